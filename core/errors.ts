@@ -1,0 +1,180 @@
+/**
+ * The error tree. Every error amikit raises is an {@link AmiError} with a
+ * stable `code`; `cause` is passed on where there is one. Who broke the
+ * protocol decides the class: {@link LocalProtocolError} for misuse of the
+ * API (raised before anything is written), {@link RemoteProtocolError} for
+ * bad input from the peer (raised only by parsing).
+ *
+ * @module
+ */
+
+/** Stable machine-readable codes, one per error class. */
+export type AmiErrorCode =
+  | "ERR_LOCAL_PROTOCOL"
+  | "ERR_REMOTE_PROTOCOL"
+  | "ERR_ACTION"
+  | "ERR_ACTION_TIMEOUT"
+  | "ERR_CONNECTION_LOST"
+  | "ERR_CONNECT"
+  | "ERR_AUTH"
+  | "ERR_ABORTED";
+
+/** The base of every amikit error. */
+export class AmiError extends Error {
+  /** A stable code to branch on (the message text may change). */
+  readonly code: AmiErrorCode;
+
+  /**
+   * @param code the stable code
+   * @param message a human-readable description; never contains a secret
+   * @param options `cause`, the underlying error, if any
+   */
+  constructor(code: AmiErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The caller misused the API (an invalid action, a full queue): nothing was written. */
+export class LocalProtocolError extends AmiError {
+  /** @param message what was wrong, naming the offending key but never a secret value */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_LOCAL_PROTOCOL", message, options);
+  }
+}
+
+/** Which bound of the parser a message crossed. */
+export type ParserBound = "maxLineBytes" | "maxMessageBytes" | "maxHeaders";
+
+/** The peer sent bytes that break the protocol or a configured bound. */
+export class RemoteProtocolError extends AmiError {
+  /** The bound that was crossed, when the error is about a bound. */
+  readonly bound?: ParserBound;
+  /** The bound's configured limit. */
+  readonly limit?: number;
+  /** By how much the input went over the limit (at least). */
+  readonly excess?: number;
+
+  /** @param message what the peer did wrong */
+  constructor(
+    message: string,
+    options?: { cause?: unknown; bound?: ParserBound; limit?: number; excess?: number },
+  ) {
+    super("ERR_REMOTE_PROTOCOL", message, options);
+    this.bound = options?.bound;
+    this.limit = options?.limit;
+    this.excess = options?.excess;
+  }
+}
+
+/** The server answered an action with `Response: Error` (or a failed outcome). */
+export class ActionError extends AmiError {
+  /** The action's name. */
+  readonly action: string;
+  /** The server's `Message:` (or `Reason:`) text, kept verbatim. */
+  readonly serverMessage: string;
+  /** The message that carried the failure, for its other headers. */
+  readonly response: unknown;
+
+  /**
+   * @param action the action's name
+   * @param serverMessage the server's text
+   * @param response the failing message
+   */
+  constructor(action: string, serverMessage: string, response?: unknown) {
+    super("ERR_ACTION", `${action} failed: ${serverMessage}`);
+    this.action = action;
+    this.serverMessage = serverMessage;
+    this.response = response;
+  }
+}
+
+/** An action got no complete answer before its deadline. */
+export class ActionTimeoutError extends AmiError {
+  /** The action's name. */
+  readonly action: string;
+  /** The deadline that ran out, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Whether the action had been handed to the transport (its outcome is then unknown). */
+  readonly written: boolean;
+
+  /**
+   * @param action the action's name
+   * @param timeoutMs the deadline in milliseconds
+   * @param written whether the bytes had been written
+   */
+  constructor(action: string, timeoutMs: number, written: boolean) {
+    super("ERR_ACTION_TIMEOUT", `${action} timed out after ${timeoutMs} ms`);
+    this.action = action;
+    this.timeoutMs = timeoutMs;
+    this.written = written;
+  }
+}
+
+/**
+ * The connection ended while an action was pending. `written` says whether it
+ * is safe to retry (`false`: never sent) or its outcome is unknown (`true`:
+ * an Originate may have happened).
+ */
+export class ConnectionLostError extends AmiError {
+  /** The action's name. */
+  readonly action: string;
+  /** `false`: the action never left this process; `true`: outcome unknown. */
+  readonly written: boolean;
+  /** Why the connection closed. */
+  readonly reason: string;
+
+  /**
+   * @param action the action's name
+   * @param written whether its bytes had been handed to the transport
+   * @param reason the close reason
+   */
+  constructor(action: string, written: boolean, reason: string, options?: { cause?: unknown }) {
+    super(
+      "ERR_CONNECTION_LOST",
+      `${action}: connection lost (${reason}); ${
+        written ? "outcome unknown, the action was written" : "never written, safe to retry"
+      }`,
+      options,
+    );
+    this.action = action;
+    this.written = written;
+    this.reason = reason;
+  }
+}
+
+/** Why a connection attempt failed. */
+export type ConnectFailure = "refused" | "timedOut" | "tls" | "closed" | "protocol" | "other";
+
+/** Opening the connection failed before login (refused, timed out, TLS, bad banner). */
+export class ConnectError extends AmiError {
+  /** What went wrong. */
+  readonly reason: ConnectFailure;
+
+  /** @param reason what went wrong @param message details */
+  constructor(reason: ConnectFailure, message: string, options?: { cause?: unknown }) {
+    super("ERR_CONNECT", message, options);
+    this.reason = reason;
+  }
+}
+
+/** The server refused the credentials. */
+export class AuthError extends AmiError {
+  /** @param message the server's text (never the secret) */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_AUTH", message, options);
+  }
+}
+
+/** The caller aborted the action with an `AbortSignal`. */
+export class AbortedError extends AmiError {
+  /** Whether the action had been written before it was aborted. */
+  readonly written: boolean;
+
+  /** @param action the action's name @param written whether it had been written */
+  constructor(action: string, written: boolean, options?: { cause?: unknown }) {
+    super("ERR_ABORTED", `${action} aborted${written ? " after it was written" : ""}`, options);
+    this.written = written;
+  }
+}

@@ -1,0 +1,321 @@
+/**
+ * The incremental AMI parser: feed byte chunks of any size, get the banner
+ * and then whole messages. Bounded: a line, a message and a header count
+ * each have a cap, and crossing one is a {@link RemoteProtocolError}.
+ *
+ * @module
+ */
+
+import { RemoteProtocolError } from "./errors.ts";
+import type { ParserBound } from "./errors.ts";
+import { AmiMessage } from "./message.ts";
+import type { Header } from "./message.ts";
+
+/** The first line a server sends, e.g. `Asterisk Call Manager/13.0.0`. */
+export interface Banner {
+  /** Discriminant. */
+  readonly type: "banner";
+  /** The whole line, without its line ending. */
+  readonly line: string;
+  /** The AMI protocol version after the last `/` (`"13.0.0"`), or `""`. */
+  readonly protocolVersion: string;
+}
+
+/** What the parser yields: the banner once (if expected), then messages. */
+export type ParsedItem = Banner | AmiMessage;
+
+/** Bounds and mode of a parser. */
+export interface ParserOptions {
+  /** Whether the stream starts with a banner line (a client's view). Default `true`. */
+  expectBanner?: boolean;
+  /** Longest line in bytes, line ending excluded. Default 1 MiB. */
+  maxLineBytes?: number;
+  /** Largest message in bytes, line endings included. Default 8 MiB. */
+  maxMessageBytes?: number;
+  /** Most lines in one message. Default 100,000. */
+  maxHeaders?: number;
+}
+
+/** The documented default bounds. Large enough for `Command` output of a busy server. */
+export const DEFAULT_PARSER_LIMITS: Readonly<Required<Omit<ParserOptions, "expectBanner">>> = {
+  maxLineBytes: 1024 * 1024,
+  maxMessageBytes: 8 * 1024 * 1024,
+  maxHeaders: 100_000,
+};
+
+const LF = 10;
+const CR = 13;
+const END_COMMAND = "--END COMMAND--";
+// "Response: Follows" in lower case, to recognise legacy Command output.
+const FOLLOWS = "response: follows";
+
+const decoder = new TextDecoder();
+
+/**
+ * An incremental parser. Call {@link AmiParser.push} with each chunk read;
+ * it calls back once per banner or message completed by that chunk.
+ *
+ * A line without a colon inside a message is kept in
+ * {@link AmiMessage.body} (never dropped, never an error). A NUL byte is kept
+ * as it is in the decoded value. Bytes are decoded as UTF-8 only once a whole
+ * message is in, so characters split across chunks are never mangled.
+ *
+ * @example
+ * const parser = new AmiParser();
+ * parser.push(bytes, (item) => console.log(item.type));
+ */
+export class AmiParser {
+  readonly #maxLine: number;
+  readonly #maxMessage: number;
+  readonly #maxHeaders: number;
+  #buf: Uint8Array = new Uint8Array(0);
+  #start = 0; // first byte not yet consumed (start of the current message or line)
+  #end = 0; // end of valid data
+  #lineStart = 0; // start of the line being scanned
+  #lines = 0; // non-empty lines in the current message
+  #bannerPending: boolean;
+  #follows = false; // inside a legacy "Response: Follows" body
+  #followsDone = false; // saw --END COMMAND--; the next empty line ends the message
+  #error: RemoteProtocolError | undefined;
+
+  /** @param options bounds and whether to expect a banner */
+  constructor(options: ParserOptions = {}) {
+    this.#maxLine = options.maxLineBytes ?? DEFAULT_PARSER_LIMITS.maxLineBytes;
+    this.#maxMessage = options.maxMessageBytes ?? DEFAULT_PARSER_LIMITS.maxMessageBytes;
+    this.#maxHeaders = options.maxHeaders ?? DEFAULT_PARSER_LIMITS.maxHeaders;
+    this.#bannerPending = options.expectBanner ?? true;
+  }
+
+  /** Bytes held for a message not yet complete (never more than a bound plus one chunk). */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Whether a partial message (or banner) is waiting for more bytes. */
+  get hasPartial(): boolean {
+    return this.#end > this.#start;
+  }
+
+  /**
+   * Feed a chunk. Each banner or message it completes is passed to `onItem`
+   * in order before `push` returns; items completed before an error are
+   * delivered before the error is thrown.
+   *
+   * @param chunk bytes as read from the socket (not retained)
+   * @param onItem called once per item
+   * @throws {RemoteProtocolError} when a bound is crossed or the banner is
+   *   not AMI's; the parser then stays failed and every later call throws it
+   */
+  push(chunk: Uint8Array, onItem: (item: ParsedItem) => void): void {
+    if (this.#error) throw this.#error;
+    this.#append(chunk);
+    try {
+      this.#scan(onItem);
+    } catch (err) {
+      if (err instanceof RemoteProtocolError) {
+        this.#fail(err);
+      }
+      throw err;
+    }
+  }
+
+  #fail(err: RemoteProtocolError): void {
+    this.#error = err;
+    this.#buf = new Uint8Array(0);
+    this.#start = this.#end = this.#lineStart = 0;
+  }
+
+  #append(chunk: Uint8Array): void {
+    const len = chunk.length;
+    if (len === 0) return;
+    let buf = this.#buf;
+    if (this.#start === this.#end) {
+      // Nothing pending: restart at the front.
+      this.#lineStart -= this.#start;
+      this.#start = this.#end = 0;
+      this.#lineStart = 0;
+    }
+    if (this.#end + len > buf.length) {
+      const pending = this.#end - this.#start;
+      if (pending + len <= buf.length && this.#start > 0) {
+        buf.copyWithin(0, this.#start, this.#end);
+      } else {
+        const grown = new Uint8Array(
+          Math.max(pending + len, Math.min(buf.length * 2, pending + len + 65536), 4096),
+        );
+        grown.set(buf.subarray(this.#start, this.#end));
+        this.#buf = buf = grown;
+      }
+      this.#lineStart -= this.#start;
+      this.#end = pending;
+      this.#start = 0;
+    }
+    buf.set(chunk, this.#end);
+    this.#end += len;
+  }
+
+  #scan(onItem: (item: ParsedItem) => void): void {
+    const buf = this.#buf;
+    const end = this.#end;
+    let lineStart = this.#lineStart;
+    while (lineStart < end) {
+      let lf = buf.indexOf(LF, lineStart);
+      if (lf >= end) lf = -1;
+      if (lf < 0) {
+        this.#lineStart = lineStart;
+        this.#checkPartial(end - lineStart, end - this.#start, true);
+        return;
+      }
+      const contentEnd = lf > lineStart && buf[lf - 1] === CR ? lf - 1 : lf;
+      const lineLen = contentEnd - lineStart;
+      if (lineLen > this.#maxLine) this.#bound("maxLineBytes", this.#maxLine, lineLen, false);
+      const next = lf + 1;
+
+      if (this.#bannerPending) {
+        this.#bannerPending = false;
+        this.#start = next;
+        onItem(parseBanner(decoder.decode(buf.subarray(lineStart, contentEnd))));
+        lineStart = next;
+        continue;
+      }
+
+      if (lineLen === 0 && !(this.#follows && !this.#followsDone)) {
+        if (this.#lines === 0) {
+          // Extra blank line between messages: skip it.
+          this.#start = next;
+        } else {
+          const msgStart = this.#start;
+          const follows = this.#follows;
+          this.#start = next;
+          this.#lines = 0;
+          this.#follows = this.#followsDone = false;
+          onItem(buildMessage(decoder.decode(buf.subarray(msgStart, lineStart)), follows));
+        }
+        lineStart = next;
+        continue;
+      }
+
+      if (this.#lines === 0) {
+        this.#start = lineStart;
+        if (lineLen === FOLLOWS.length && asciiLowerEquals(buf, lineStart, FOLLOWS)) {
+          this.#follows = true;
+        }
+      } else if (
+        this.#follows && !this.#followsDone && endsWithEndCommand(buf, lineStart, contentEnd)
+      ) {
+        this.#followsDone = true;
+      }
+      this.#lines++;
+      if (this.#lines > this.#maxHeaders) {
+        this.#bound("maxHeaders", this.#maxHeaders, this.#lines, false);
+      }
+      const msgBytes = next - this.#start;
+      if (msgBytes > this.#maxMessage) {
+        this.#bound("maxMessageBytes", this.#maxMessage, msgBytes, false);
+      }
+      lineStart = next;
+    }
+    this.#lineStart = lineStart;
+  }
+
+  /** Checks the bounds against a line and message that are not complete yet. */
+  #checkPartial(lineLen: number, msgBytes: number, partial: boolean): void {
+    // A trailing CR may belong to the line ending, so allow one byte for it.
+    if (lineLen - 1 > this.#maxLine) {
+      this.#bound("maxLineBytes", this.#maxLine, lineLen - 1, partial);
+    }
+    if (msgBytes > this.#maxMessage) {
+      this.#bound("maxMessageBytes", this.#maxMessage, msgBytes, partial);
+    }
+  }
+
+  #bound(bound: ParserBound, limit: number, actual: number, partial: boolean): never {
+    const excess = actual - limit;
+    const what = bound === "maxLineBytes"
+      ? "line"
+      : bound === "maxMessageBytes"
+      ? "message"
+      : "header count";
+    const unit = bound === "maxHeaders" ? "lines" : "bytes";
+    throw new RemoteProtocolError(
+      `${what} exceeds ${bound} (${limit} ${unit}) by ${
+        partial ? "at least " : ""
+      }${excess} ${unit}`,
+      { bound, limit, excess },
+    );
+  }
+}
+
+function asciiLowerEquals(buf: Uint8Array, at: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    let c = buf[at + i];
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function endsWithEndCommand(buf: Uint8Array, start: number, end: number): boolean {
+  const n = END_COMMAND.length;
+  if (end - start < n) return false;
+  for (let i = 0; i < n; i++) {
+    if (buf[end - n + i] !== END_COMMAND.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function parseBanner(line: string): Banner {
+  const slash = line.lastIndexOf("/");
+  if (slash < 0 || line.includes(":")) {
+    throw new RemoteProtocolError(
+      `expected an AMI banner such as "Asterisk Call Manager/13.0.0", got ${
+        JSON.stringify(line.slice(0, 80))
+      }`,
+    );
+  }
+  return { type: "banner", line, protocolVersion: line.slice(slash + 1) };
+}
+
+/** Turns the decoded text of one message (without its final empty line) into a message. */
+function buildMessage(text: string, follows: boolean): AmiMessage {
+  const headers: Header[] = [];
+  let body: string[] | undefined;
+  let inBody = false;
+  let pos = 0;
+  const len = text.length;
+  while (pos < len) {
+    let nl = text.indexOf("\n", pos);
+    if (nl < 0) nl = len;
+    const lineEnd = nl > pos && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+    const line = text.slice(pos, lineEnd);
+    pos = nl + 1;
+    if (follows && headers.length > 0 && !inBody && !isFollowsHeader(line)) inBody = true;
+    if (inBody) {
+      if (line.endsWith(END_COMMAND)) {
+        const rest = line.slice(0, line.length - END_COMMAND.length);
+        if (rest.length > 0) (body ??= []).push(rest);
+        inBody = false;
+        follows = false;
+        continue;
+      }
+      (body ??= []).push(line);
+      continue;
+    }
+    const colon = line.indexOf(":");
+    if (colon < 0) {
+      if (line.length > 0) (body ??= []).push(line);
+      continue;
+    }
+    const value = line.charCodeAt(colon + 1) === 32 ? line.slice(colon + 2) : line.slice(colon + 1);
+    headers.push([line.slice(0, colon), value]);
+  }
+  return new AmiMessage(headers, body);
+}
+
+/** In a legacy Follows response, the header lines that come before the raw body. */
+function isFollowsHeader(line: string): boolean {
+  const colon = line.indexOf(":");
+  if (colon < 0) return false;
+  const key = line.slice(0, colon).toLowerCase();
+  return key === "actionid" || key === "privilege" || key === "message";
+}
