@@ -1,0 +1,18 @@
+import { test } from "node:test";
+import fc from "fast-check";
+import { chunkingProperty, garbageProperty, roundTripProperty } from "./_codec_properties.ts";
+
+// `deno task fuzz` runs the same properties for longer.
+const runs = { numRuns: 300 };
+
+test("any chunking of a valid stream gives the same messages", () => {
+  fc.assert(chunkingProperty(), runs);
+});
+
+test("parse(serialize(action)) round-trips for arbitrary valid actions", () => {
+  fc.assert(roundTripProperty(), runs);
+});
+
+test("arbitrary bytes give messages or a RemoteProtocolError, never a crash or an unbounded buffer", () => {
+  fc.assert(garbageProperty(), { numRuns: 500 });
+});

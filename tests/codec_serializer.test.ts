@@ -1,0 +1,129 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  actionText,
+  LocalProtocolError,
+  MAX_ACTION_LINE_BYTES,
+  messageText,
+  serializeAction,
+} from "../core/mod.ts";
+import type { Action } from "../core/mod.ts";
+
+describe("serializer", () => {
+  test("Action first, then ActionID, then the fields in order; arrays repeat the key", () => {
+    const text = actionText({
+      name: "Originate",
+      actionId: "a.b.1.7",
+      fields: {
+        Channel: "Local/100@lab",
+        Async: true,
+        Timeout: 30000,
+        Variable: ["LABVAR=1", "OTHER=x y"],
+        Skipped: undefined,
+      },
+    });
+    assert.equal(
+      text,
+      "Action: Originate\r\nActionID: a.b.1.7\r\nChannel: Local/100@lab\r\nAsync: true\r\n" +
+        "Timeout: 30000\r\nVariable: LABVAR=1\r\nVariable: OTHER=x y\r\n\r\n",
+    );
+  });
+
+  test("fields as [key, value] pairs keep duplicates and order", () => {
+    const text = actionText({
+      name: "Filter",
+      fields: [["Operation", "Add"], ["Filter", "Event: Hangup"]],
+    });
+    assert.equal(text, "Action: Filter\r\nOperation: Add\r\nFilter: Event: Hangup\r\n\r\n");
+  });
+
+  test("serializeAction gives the UTF-8 bytes of actionText", () => {
+    const action: Action = { name: "UserEvent", fields: { UserEvent: "Ünï", Body: "日本" } };
+    assert.deepEqual(serializeAction(action), new TextEncoder().encode(actionText(action)));
+  });
+
+  const refused: Array<[string, Action, RegExp]> = [
+    [
+      "CR in a value",
+      { name: "Ping", fields: { X: "a\rb" } },
+      /value of field "X" contains CR, LF or NUL/,
+    ],
+    [
+      "LF in a value (header injection)",
+      { name: "Ping", fields: { X: "a\r\nAction: Originate" } },
+      /field "X"/,
+    ],
+    ["NUL in a value", { name: "Ping", fields: { X: "a\0b" } }, /NUL/],
+    ["LF in a key", { name: "Ping", fields: { "X\nY": "v" } }, /field key "X\\nY" contains/],
+    ["an empty key", { name: "Ping", fields: { "": "v" } }, /empty key/],
+    ["a colon in a key", { name: "Ping", fields: { "Evil: x": "v" } }, /contains ":"/],
+    ["a space around a key", { name: "Ping", fields: { " X": "v" } }, /white space/],
+    ["CR in the action name", { name: "Ping\r\nAction: Originate" }, /field "Action"/],
+    ["LF in the ActionID", { name: "Ping", actionId: "1\n2" }, /field "ActionID"/],
+    [
+      "Action among the fields",
+      { name: "Ping", fields: { action: "Originate" } },
+      /set by the action itself/,
+    ],
+    [
+      "ActionID among the fields",
+      { name: "Ping", fields: { ActionID: "x" } },
+      /set by the action itself/,
+    ],
+    ["an empty action name", { name: "" }, /empty/],
+  ];
+  for (const [what, action, pattern] of refused) {
+    test(`refuses ${what} with a LocalProtocolError naming the key`, () => {
+      assert.throws(() => serializeAction(action), (e: unknown) => {
+        assert.ok(e instanceof LocalProtocolError);
+        assert.equal(e.code, "ERR_LOCAL_PROTOCOL");
+        assert.match(e.message, pattern);
+        return true;
+      });
+    });
+  }
+
+  test("never echoes a Secret or Key value in an error", () => {
+    for (const key of ["Secret", "Key", "secret"]) {
+      const value = "hunter2-TOPSECRET\r\n";
+      assert.throws(
+        () => serializeAction({ name: "Login", fields: { [key]: value } }),
+        (e: unknown) => {
+          assert.ok(e instanceof LocalProtocolError);
+          assert.ok(!e.message.includes("hunter2"), e.message);
+          return true;
+        },
+      );
+      const long = "TOPSECRET".repeat(200);
+      assert.throws(
+        () => serializeAction({ name: "Login", fields: { [key]: long } }),
+        (e: unknown) => {
+          assert.ok(e instanceof LocalProtocolError);
+          assert.ok(!e.message.includes("TOPSECRET"), e.message);
+          return true;
+        },
+      );
+    }
+  });
+
+  test("Asterisk's 1024-byte input line: 1023 bytes with CRLF pass, 1024 are refused", () => {
+    const room = MAX_ACTION_LINE_BYTES - "X: ".length - 2;
+    assert.doesNotThrow(() => serializeAction({ name: "Ping", fields: { X: "a".repeat(room) } }));
+    assert.throws(
+      () => serializeAction({ name: "Ping", fields: { X: "a".repeat(room + 1) } }),
+      /field "X" makes a 1024-byte line/,
+    );
+    // Counted in bytes, not characters: 3-byte characters.
+    const chars = Math.floor(room / 3);
+    assert.doesNotThrow(() => serializeAction({ name: "Ping", fields: { X: "日".repeat(chars) } }));
+    assert.throws(() => serializeAction({ name: "Ping", fields: { X: "日".repeat(chars + 1) } }));
+  });
+
+  test("messageText writes a server message and refuses control characters", () => {
+    assert.equal(
+      messageText([["Response", "Success"], ["Ping", "Pong"]]),
+      "Response: Success\r\nPing: Pong\r\n\r\n",
+    );
+    assert.throws(() => messageText([["Event", "A\r\nB"]]), LocalProtocolError);
+  });
+});
