@@ -9,3 +9,4 @@ export * from "./errors.ts";
 export * from "./message.ts";
 export * from "./parser.ts";
 export * from "./serializer.ts";
+export * from "./prometheus.ts";
