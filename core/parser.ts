@@ -282,32 +282,37 @@ function buildMessage(text: string, follows: boolean): AmiMessage {
   let body: string[] | undefined;
   let inBody = false;
   let pos = 0;
+  let colon = -1; // the next ':' at or after pos, found once and reused (keeps this linear)
   const len = text.length;
   while (pos < len) {
     let nl = text.indexOf("\n", pos);
     if (nl < 0) nl = len;
     const lineEnd = nl > pos && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
-    const line = text.slice(pos, lineEnd);
+    const start = pos;
     pos = nl + 1;
-    if (follows && headers.length > 0 && !inBody && !isFollowsHeader(line)) inBody = true;
+    if (follows && headers.length > 0 && !inBody) {
+      inBody = !isFollowsHeader(text.slice(start, lineEnd));
+    }
     if (inBody) {
+      const line = text.slice(start, lineEnd);
       if (line.endsWith(END_COMMAND)) {
         const rest = line.slice(0, line.length - END_COMMAND.length);
         if (rest.length > 0) (body ??= []).push(rest);
-        inBody = false;
-        follows = false;
-        continue;
-      }
-      (body ??= []).push(line);
+        inBody = follows = false;
+      } else (body ??= []).push(line);
       continue;
     }
-    const colon = line.indexOf(":");
-    if (colon < 0) {
-      if (line.length > 0) (body ??= []).push(line);
+    if (colon < start) colon = text.indexOf(":", start);
+    if (colon < 0 || colon >= lineEnd) {
+      if (lineEnd > start) (body ??= []).push(text.slice(start, lineEnd));
+      if (colon < 0) colon = len;
       continue;
     }
-    const value = line.charCodeAt(colon + 1) === 32 ? line.slice(colon + 2) : line.slice(colon + 1);
-    headers.push([line.slice(0, colon), value]);
+    const valueStart = text.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1;
+    headers.push([
+      text.slice(start, colon),
+      valueStart >= lineEnd ? "" : text.slice(valueStart, lineEnd),
+    ]);
   }
   return new AmiMessage(headers, body);
 }
