@@ -77,6 +77,8 @@ export interface ConnectionOptions {
   readonly keepaliveIdleMs?: number;
   /** How long the keepalive Ping may take before the peer is declared dead, ms. Default 10,000. */
   readonly keepaliveTimeoutMs?: number;
+  /** How long a graceful close waits for `Goodbye` or EOF before closing anyway, ms. Default 5,000. */
+  readonly closeTimeoutMs?: number;
   /** Parser bounds. */
   readonly parser?: ParserOptions;
   /**

@@ -9,4 +9,7 @@ export * from "./errors.ts";
 export * from "./message.ts";
 export * from "./parser.ts";
 export * from "./serializer.ts";
+export * from "./connection.ts";
+export * from "./connection_types.ts";
+export * from "./md5.ts";
 export * from "./prometheus.ts";

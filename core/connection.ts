@@ -1,0 +1,905 @@
+/**
+ * The sans-IO connection engine: one pure state machine per AMI session.
+ * Bytes and time go in, bytes to write, settled actions, state changes and
+ * events come out. No socket, clock, timer or randomness inside.
+ *
+ * @module
+ */
+
+import {
+  ActionError,
+  ActionTimeoutError,
+  type AmiError,
+  AuthError,
+  ConnectError,
+  ConnectionLostError,
+  LocalProtocolError,
+  RemoteProtocolError,
+} from "./errors.ts";
+import type { AmiMessage } from "./message.ts";
+import { AmiParser, type Banner, type ParsedItem } from "./parser.ts";
+import { type Action, actionText, fieldEntries } from "./serializer.ts";
+import { md5Hex } from "./md5.ts";
+import { DeadlineHeap, type HeapEntry } from "./_deadlines.ts";
+import { BoundedQueue } from "./_event_queue.ts";
+import type {
+  ActionHandle,
+  ActionResult,
+  CloseReason,
+  CompletionStrategy,
+  ConnectionNotice,
+  ConnectionOptions,
+  ConnectionState,
+  ConnectionStats,
+  DropPolicy,
+  SendOptions,
+} from "./connection_types.ts";
+
+/** The documented defaults of {@link ConnectionOptions}. */
+export const CONNECTION_DEFAULTS: Readonly<{
+  loginTimeoutMs: number;
+  actionTimeoutMs: number;
+  originateTimeoutMs: number;
+  maxInFlight: number;
+  maxListItems: number;
+  maxWriteBufferBytes: number;
+  eventQueueCapacity: number;
+  dropPolicy: DropPolicy;
+  dropSummaryIntervalMs: number;
+  keepaliveIdleMs: number;
+  keepaliveTimeoutMs: number;
+  closeTimeoutMs: number;
+}> = {
+  loginTimeoutMs: 10_000,
+  actionTimeoutMs: 30_000,
+  originateTimeoutMs: 120_000,
+  maxInFlight: 1_024,
+  maxListItems: 100_000,
+  maxWriteBufferBytes: 1024 * 1024,
+  eventQueueCapacity: 10_000,
+  dropPolicy: "dropOldest",
+  dropSummaryIntervalMs: 5_000,
+  keepaliveIdleMs: 20_000,
+  keepaliveTimeoutMs: 10_000,
+  closeTimeoutMs: 5_000,
+};
+
+// Completion kinds (numbers: compared on the hot path).
+const K_AUTO = 0;
+const K_RESPONSE = 1;
+const K_EVENT_LIST = 2;
+const K_COMMAND = 3;
+const K_ORIGINATE = 4;
+const K_LOGOFF = 5;
+
+const STRATEGY_KIND: Readonly<Record<CompletionStrategy, number>> = {
+  auto: K_AUTO,
+  response: K_RESPONSE,
+  eventList: K_EVENT_LIST,
+  command: K_COMMAND,
+  originate: K_ORIGINATE,
+  logoff: K_LOGOFF,
+};
+
+const TRUE_WORDS = new Set(["true", "yes", "1", "y", "t", "on"]);
+const encoder = new TextEncoder();
+const EMPTY: readonly AmiMessage[] = [];
+
+/** One pending application action. */
+class Pending implements HeapEntry {
+  deadline: number;
+  heapIndex = -1;
+  readonly id: string;
+  readonly action: string;
+  kind: number;
+  readonly timeoutMs: number;
+  /** Write-buffer offset at which this action's bytes end. */
+  readonly endOffset: number;
+  /** Collecting an event list (after `EventList: start`). */
+  listing = false;
+  response: AmiMessage | undefined = undefined;
+  items: AmiMessage[] | undefined = undefined;
+  /** An OriginateResponse that arrived before the queued response. */
+  early: AmiMessage | undefined = undefined;
+
+  constructor(
+    id: string,
+    action: string,
+    kind: number,
+    timeoutMs: number,
+    deadline: number,
+    endOffset: number,
+  ) {
+    this.id = id;
+    this.action = action;
+    this.kind = kind;
+    this.timeoutMs = timeoutMs;
+    this.deadline = deadline;
+    this.endOffset = endOffset;
+  }
+}
+
+function eqi(a: string | undefined, lower: string): boolean {
+  return a !== undefined && a.length === lower.length && a.toLowerCase() === lower;
+}
+
+function checkIdPart(name: string, value: string): void {
+  if (typeof value !== "string" || value.length === 0 || /[.\r\n\0:]/.test(value)) {
+    throw new LocalProtocolError(
+      `ids.${name} must be a non-empty string without ".", ":", CR, LF or NUL`,
+    );
+  }
+}
+
+/** The output lines of a Command answer: `Output:` headers, else a legacy body. */
+function commandOutput(msg: AmiMessage): string[] {
+  const out = msg.getAll("Output");
+  return out.length > 0 || msg.body.length === 0 ? out : msg.body.slice();
+}
+
+/**
+ * One AMI session as a pure state machine (sans-IO, in the manner of
+ * quinn-proto and h11).
+ *
+ * Inputs: {@link AmiConnection.receive} (bytes read), {@link AmiConnection.receiveEof},
+ * {@link AmiConnection.handleTimeout} (the single timer fired), and the commands
+ * {@link AmiConnection.send} and {@link AmiConnection.close}. `now` is monotonic
+ * milliseconds and never goes backwards.
+ *
+ * Drain order after every input (and after construction):
+ * 1. {@link AmiConnection.pollTransmit} until `undefined`, writing each chunk;
+ * 2. {@link AmiConnection.poll} until `undefined` (settled actions, state
+ *    changes, drop summaries: never dropped);
+ * 3. {@link AmiConnection.pollEvent} until `undefined` (the bounded event queue);
+ * 4. {@link AmiConnection.pollTimeout} to re-arm the one timer of the connection.
+ *
+ * Errors: `receive`, `receiveEof` and `handleTimeout` never throw; bad input
+ * from the peer closes the connection with reason `protocol` and the
+ * {@link RemoteProtocolError} in the `closed` state notice. `send` throws
+ * {@link LocalProtocolError} for misuse, and then nothing was queued.
+ *
+ * On close every pending action settles exactly once with a
+ * {@link ConnectionLostError} (`written` says whether its bytes had left through
+ * `pollTransmit`), then a final drop summary if drops are unreported, then the
+ * `closed` state notice. Nothing is ever resent.
+ *
+ * @example
+ * const conn = new AmiConnection({ username: "admin", secret: "s", ids }, now);
+ * conn.receive(bytes, now);
+ * for (let b; (b = conn.pollTransmit()) !== undefined;) socket.write(b);
+ * for (let n; (n = conn.poll()) !== undefined;) handle(n);
+ * for (let e; (e = conn.pollEvent()) !== undefined;) dispatch(e);
+ * timer.arm(conn.pollTimeout());
+ */
+export class AmiConnection {
+  readonly #username: string;
+  readonly #secret: string;
+  readonly #md5: boolean;
+  readonly #eventsMask: string | undefined;
+  readonly #actionTimeoutMs: number;
+  readonly #originateTimeoutMs: number;
+  readonly #maxInFlight: number;
+  readonly #maxListItems: number;
+  readonly #maxWrite: number;
+  readonly #summaryInterval: number;
+  readonly #idleMs: number;
+  readonly #pingTimeoutMs: number;
+  readonly #closeTimeoutMs: number;
+  readonly #loginTimeoutMs: number;
+  readonly #idPrefix: string;
+  #counter = 0;
+
+  readonly #parser: AmiParser;
+  readonly #onItem: (item: ParsedItem) => void;
+  #now: number;
+  #state: ConnectionState = "awaitingBanner";
+  #banner: Banner | undefined;
+
+  // Pending application actions and their deadlines.
+  readonly #pending = new Map<string, Pending>();
+  readonly #heap = new DeadlineHeap<Pending>();
+
+  // Internal actions: login/challenge, keepalive Ping, graceful Logoff.
+  #authId: string | undefined;
+  #authIsChallenge = false;
+  #loginDeadline: number | undefined;
+  #pingId: string | undefined;
+  #pingSentAt = 0;
+  #pingDeadline: number | undefined;
+  #logoffId: string | undefined;
+  #closeDeadline: number | undefined;
+  #closeReason: CloseReason = "local";
+  #lastRx: number;
+
+  // Write buffer.
+  #out: Uint8Array[] = [];
+  #outBytes = 0;
+  #queuedTotal = 0;
+  #sentTotal = 0;
+
+  // Outputs.
+  #notices: ConnectionNotice[] = [];
+  #noticeHead = 0;
+  readonly #events: BoundedQueue<AmiMessage>;
+  #dropsSince = 0;
+  #lastSummaryAt = -Infinity;
+  #summaryDue: number | undefined;
+
+  // Counters.
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #messagesIn = 0;
+  #messagesOut = 0;
+  #eventsDelivered = 0;
+  #eventsDropped = 0;
+  #actionsSent = 0;
+  #actionsCompleted = 0;
+  #actionsFailed = 0;
+  #actionsTimedOut = 0;
+  #orphans = 0;
+  #rtt: number | undefined;
+
+  /**
+   * Starts a session in state `awaitingBanner`; the login deadline runs from `now`.
+   *
+   * @param options credentials, bounds and ActionID material
+   * @param now the current monotonic time, ms
+   * @throws {LocalProtocolError} for invalid ActionID parts or credentials
+   *   that cannot be written (the message never contains the secret)
+   */
+  constructor(options: ConnectionOptions, now: number) {
+    const d = CONNECTION_DEFAULTS;
+    this.#username = options.username;
+    this.#secret = options.secret;
+    this.#md5 = options.auth === "md5";
+    const ev = options.events;
+    this.#eventsMask = ev === undefined
+      ? undefined
+      : ev === true
+      ? "on"
+      : ev === false
+      ? "off"
+      : ev;
+    this.#loginTimeoutMs = options.loginTimeoutMs ?? d.loginTimeoutMs;
+    this.#actionTimeoutMs = options.actionTimeoutMs ?? d.actionTimeoutMs;
+    this.#originateTimeoutMs = options.originateTimeoutMs ?? d.originateTimeoutMs;
+    this.#maxInFlight = options.maxInFlight ?? d.maxInFlight;
+    this.#maxListItems = options.maxListItems ?? d.maxListItems;
+    this.#maxWrite = options.maxWriteBufferBytes ?? d.maxWriteBufferBytes;
+    this.#summaryInterval = options.dropSummaryIntervalMs ?? d.dropSummaryIntervalMs;
+    this.#idleMs = options.keepaliveIdleMs ?? d.keepaliveIdleMs;
+    this.#pingTimeoutMs = options.keepaliveTimeoutMs ?? d.keepaliveTimeoutMs;
+    this.#closeTimeoutMs = options.closeTimeoutMs ?? d.closeTimeoutMs;
+    this.#events = new BoundedQueue(
+      options.eventQueueCapacity ?? d.eventQueueCapacity,
+      options.dropPolicy ?? d.dropPolicy,
+    );
+
+    const ids = options.ids;
+    checkIdPart("instance", ids.instance);
+    checkIdPart("node", ids.node);
+    if (!Number.isSafeInteger(ids.session) || ids.session < 0) {
+      throw new LocalProtocolError("ids.session must be a non-negative integer");
+    }
+    this.#idPrefix = `${ids.instance}.${ids.node}.${ids.session}.`;
+    // Validate the credentials now (a bad one must not surface inside receive).
+    actionText({
+      name: "Login",
+      fields: [["Username", this.#username], ["Secret", this.#secret], [
+        "Events",
+        this.#eventsMask ?? "on",
+      ]],
+    });
+
+    this.#parser = new AmiParser({ ...options.parser, expectBanner: true });
+    this.#onItem = (item) => this.#route(item);
+    this.#now = now;
+    this.#lastRx = now;
+    this.#loginDeadline = now + this.#loginTimeoutMs;
+  }
+
+  /** The current state. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The server's banner, once received. */
+  get banner(): Banner | undefined {
+    return this.#banner;
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /**
+   * Feeds bytes read from the socket. Never throws: a protocol error from the
+   * peer closes the connection (reason `protocol`, error in the state notice).
+   * Ignored once closed.
+   *
+   * @param bytes the chunk read (not retained)
+   * @param now the current time, ms
+   */
+  receive(bytes: Uint8Array, now: number): void {
+    if (this.#state === "closed") return;
+    this.#now = now;
+    this.#bytesIn += bytes.length;
+    if (bytes.length > 0) this.#lastRx = now;
+    try {
+      this.#parser.push(bytes, this.#onItem);
+    } catch (err) {
+      if ((this.#state as ConnectionState) !== "closed") {
+        const error = err instanceof RemoteProtocolError
+          ? err
+          : new RemoteProtocolError("the input could not be processed", { cause: err });
+        this.#closeNow("protocol", error);
+      }
+      return;
+    }
+    this.#maybeSummary();
+  }
+
+  /**
+   * The peer closed its side (EOF). The connection closes: `loggedOff` after
+   * a Goodbye, the requested reason during a graceful close, else
+   * `remoteClosed`.
+   *
+   * @param now the current time, ms
+   */
+  receiveEof(now: number): void {
+    if (this.#state === "closed") return;
+    this.#now = now;
+    if (this.#state === "closing") {
+      this.#closeNow(this.#closeReason);
+    } else if (this.#state === "ready") {
+      this.#closeNow("remoteClosed");
+    } else {
+      this.#closeNow(
+        "remoteClosed",
+        new ConnectError("closed", `the server closed the connection during ${this.#state}`),
+      );
+    }
+  }
+
+  /**
+   * The timer armed from {@link AmiConnection.pollTimeout} fired (calling it
+   * early or late is harmless): expires actions, the login, keepalive and
+   * close deadlines, sends a keepalive Ping, emits a due drop summary.
+   *
+   * @param now the current time, ms
+   */
+  handleTimeout(now: number): void {
+    if (this.#state === "closed") return;
+    this.#now = now;
+    if (this.#loginDeadline !== undefined && now >= this.#loginDeadline) {
+      this.#closeNow(
+        "loginTimedOut",
+        new ConnectError(
+          "timedOut",
+          `no ${
+            this.#state === "awaitingBanner" ? "banner" : "login answer"
+          } within ${this.#loginTimeoutMs} ms`,
+        ),
+      );
+      return;
+    }
+    if (this.#closeDeadline !== undefined && now >= this.#closeDeadline) {
+      this.#closeNow(this.#closeReason);
+      return;
+    }
+    if (this.#pingDeadline !== undefined && now >= this.#pingDeadline) {
+      this.#closeNow("timedOut");
+      return;
+    }
+    const heap = this.#heap;
+    for (let p = heap.peek(); p !== undefined && p.deadline <= now; p = heap.peek()) {
+      this.#actionsTimedOut++;
+      this.#settle(p, {
+        ok: false,
+        error: new ActionTimeoutError(p.action, p.timeoutMs, p.endOffset <= this.#sentTotal),
+      });
+    }
+    const idle = this.#idleDeadline();
+    if (idle !== undefined && now >= idle) this.#sendPing(now);
+    this.#maybeSummary();
+  }
+
+  // -------------------------------------------------------------- commands
+
+  /**
+   * Queues an action; the engine assigns its ActionID. It settles exactly
+   * once, later, as a `settled` notice from {@link AmiConnection.poll}.
+   *
+   * Strategy `auto`: `Command` collects output lines, `Originate` with a
+   * true `Async` waits for its OriginateResponse, `Logoff` waits for
+   * Goodbye, anything else completes on its response, or on the
+   * `...Complete` event when the response says `EventList: start`.
+   *
+   * @param action the action (no `actionId`)
+   * @param options deadline and strategy
+   * @param now the current time, ms
+   * @returns the handle with the assigned ActionID
+   * @throws {LocalProtocolError} when not `ready`, `maxInFlight` actions are
+   *   pending, the write buffer would pass its cap, the action carries an
+   *   ActionID or is Login/Challenge, or it is invalid (CR/LF, bad key…);
+   *   nothing is queued then
+   */
+  send(action: Action, options: SendOptions | undefined, now: number): ActionHandle {
+    if (this.#state !== "ready") {
+      throw new LocalProtocolError(`cannot send ${action.name}: the connection is ${this.#state}`);
+    }
+    if (action.actionId !== undefined) {
+      throw new LocalProtocolError("the engine assigns ActionIDs; do not set actionId");
+    }
+    const lname = typeof action.name === "string" ? action.name.toLowerCase() : "";
+    if (lname === "login" || lname === "challenge") {
+      throw new LocalProtocolError(`${action.name} is sent by the engine itself`);
+    }
+    if (this.#pending.size >= this.#maxInFlight) {
+      throw new LocalProtocolError(
+        `maxInFlight (${this.#maxInFlight}) actions are pending; wait for one to settle`,
+      );
+    }
+    let kind = STRATEGY_KIND[options?.strategy ?? "auto"];
+    if (kind === undefined) {
+      throw new LocalProtocolError(`unknown completion strategy ${String(options?.strategy)}`);
+    }
+    const id = this.#idPrefix + (this.#counter + 1);
+    const bytes = encoder.encode(
+      actionText({ name: action.name, actionId: id, fields: action.fields }),
+    );
+    if (this.#outBytes + bytes.length > this.#maxWrite) {
+      throw new LocalProtocolError(
+        `the write buffer would exceed maxWriteBufferBytes (${this.#maxWrite}); drain pollTransmit`,
+      );
+    }
+    this.#counter++;
+    this.#now = now;
+    if (kind === K_AUTO) {
+      if (lname === "command") kind = K_COMMAND;
+      else if (lname === "logoff") kind = K_LOGOFF;
+      else if (lname === "originate" && isAsync(action)) kind = K_ORIGINATE;
+    }
+    const timeoutMs = options?.timeoutMs ??
+      (kind === K_ORIGINATE ? this.#originateTimeoutMs : this.#actionTimeoutMs);
+    this.#enqueueBytes(bytes);
+    const p = new Pending(id, action.name, kind, timeoutMs, now + timeoutMs, this.#queuedTotal);
+    this.#pending.set(id, p);
+    if (Number.isFinite(p.deadline)) this.#heap.push(p);
+    this.#actionsSent++;
+    return { actionId: id };
+  }
+
+  /**
+   * Closes the session. Graceful (only from `ready`): sends Logoff, moves to
+   * `closing`, and closes on Goodbye, EOF or after `closeTimeoutMs`; pending
+   * actions may still complete meanwhile. Otherwise at once: unsent bytes are
+   * discarded, every pending action fails with {@link ConnectionLostError}.
+   * Idempotent.
+   *
+   * @param now the current time, ms
+   * @param options `graceful`, the `reason` to report (default `local`), an `error` behind it
+   */
+  close(
+    now: number,
+    options?: { graceful?: boolean; reason?: CloseReason; error?: Error },
+  ): void {
+    if (this.#state === "closed") return;
+    this.#now = now;
+    const reason = options?.reason ?? "local";
+    if (options?.graceful && this.#state === "ready") {
+      this.#closeReason = reason;
+      this.#logoffId = this.#sendInternal("Logoff", undefined);
+      this.#closeDeadline = now + this.#closeTimeoutMs;
+      this.#setState("closing");
+      return;
+    }
+    if (options?.graceful && this.#state === "closing") return;
+    this.#closeNow(reason, options?.error);
+  }
+
+  // --------------------------------------------------------------- outputs
+
+  /**
+   * Bytes to write now, coalesced; `undefined` when there are none or the
+   * connection is closed. An action counts as written once its bytes were
+   * returned here.
+   *
+   * @returns the bytes, or `undefined`
+   */
+  pollTransmit(): Uint8Array | undefined {
+    const out = this.#out;
+    if (out.length === 0 || this.#state === "closed") return undefined;
+    let bytes: Uint8Array;
+    if (out.length === 1) bytes = out[0];
+    else {
+      bytes = new Uint8Array(this.#outBytes);
+      let at = 0;
+      for (const chunk of out) {
+        bytes.set(chunk, at);
+        at += chunk.length;
+      }
+    }
+    this.#out = [];
+    this.#outBytes = 0;
+    this.#sentTotal += bytes.length;
+    this.#bytesOut += bytes.length;
+    return bytes;
+  }
+
+  /**
+   * The next notice: a settled action, a state change or a drop summary.
+   * Never dropped.
+   *
+   * @returns the notice, or `undefined`
+   */
+  poll(): ConnectionNotice | undefined {
+    const q = this.#notices;
+    if (this.#noticeHead >= q.length) return undefined;
+    const n = q[this.#noticeHead++];
+    if (this.#noticeHead === q.length) {
+      this.#notices = [];
+      this.#noticeHead = 0;
+    }
+    return n;
+  }
+
+  /**
+   * The next AMI event from the bounded queue (including events received
+   * before login completed and messages of unknown type).
+   *
+   * @returns the event, or `undefined`
+   */
+  pollEvent(): AmiMessage | undefined {
+    const e = this.#events.shift();
+    if (e !== undefined) this.#eventsDelivered++;
+    return e;
+  }
+
+  /**
+   * The earliest real deadline (absolute ms): an action, the login, the
+   * keepalive, a graceful close or a due drop summary. Arm one timer for it
+   * and call {@link AmiConnection.handleTimeout} when it fires.
+   *
+   * @returns the deadline, or `undefined` when there is none
+   */
+  pollTimeout(): number | undefined {
+    if (this.#state === "closed") return undefined;
+    let t = this.#heap.peek()?.deadline;
+    t = earliest(t, this.#loginDeadline);
+    t = earliest(t, this.#closeDeadline);
+    t = earliest(t, this.#pingDeadline);
+    t = earliest(t, this.#idleDeadline());
+    t = earliest(t, this.#summaryDue);
+    return t;
+  }
+
+  /**
+   * The counters, as a plain snapshot.
+   *
+   * @returns a new object
+   */
+  stats(): ConnectionStats {
+    return {
+      state: this.#state,
+      bytesIn: this.#bytesIn,
+      bytesOut: this.#bytesOut,
+      messagesIn: this.#messagesIn,
+      messagesOut: this.#messagesOut,
+      eventsDelivered: this.#eventsDelivered,
+      eventsDropped: this.#eventsDropped,
+      eventQueueDepth: this.#events.size,
+      actionsSent: this.#actionsSent,
+      actionsCompleted: this.#actionsCompleted,
+      actionsFailed: this.#actionsFailed,
+      actionsTimedOut: this.#actionsTimedOut,
+      actionsPending: this.#pending.size,
+      orphans: this.#orphans,
+      writeBufferBytes: this.#outBytes,
+      keepaliveRttMs: this.#rtt,
+    };
+  }
+
+  // ------------------------------------------------------------- internals
+
+  #route(item: ParsedItem): void {
+    if (this.#state === "closed") return;
+    if (item.type === "banner") {
+      this.#onBanner(item as Banner);
+      return;
+    }
+    const msg = item as AmiMessage;
+    this.#messagesIn++;
+    if (msg.type === "event") this.#onEvent(msg);
+    else if (msg.type === "response") this.#onResponse(msg);
+    else this.#enqueueEvent(msg);
+  }
+
+  #onBanner(banner: Banner): void {
+    this.#banner = banner;
+    this.#setState("authenticating");
+    if (this.#md5) {
+      this.#authIsChallenge = true;
+      this.#authId = this.#sendInternal("Challenge", [["AuthType", "MD5"]]);
+    } else {
+      const fields: [string, string][] = [["Username", this.#username], [
+        "Secret",
+        this.#secret,
+      ]];
+      if (this.#eventsMask !== undefined) fields.push(["Events", this.#eventsMask]);
+      this.#authId = this.#sendInternal("Login", fields);
+    }
+  }
+
+  #onAuthResponse(msg: AmiMessage): void {
+    if (!eqi(msg.name, "success")) {
+      this.#closeNow(
+        "authFailed",
+        new AuthError(
+          `${this.#authIsChallenge ? "MD5 challenge" : "login"} refused: ${
+            msg.get("Message") ?? msg.name
+          }`,
+        ),
+      );
+      return;
+    }
+    if (this.#authIsChallenge) {
+      const challenge = msg.get("Challenge");
+      if (challenge === undefined) {
+        this.#closeNow(
+          "authFailed",
+          new AuthError("the Challenge response carries no Challenge header"),
+        );
+        return;
+      }
+      this.#authIsChallenge = false;
+      const fields: [string, string][] = [
+        ["AuthType", "MD5"],
+        ["Username", this.#username],
+        ["Key", md5Hex(challenge + this.#secret)],
+      ];
+      if (this.#eventsMask !== undefined) fields.push(["Events", this.#eventsMask]);
+      this.#authId = this.#sendInternal("Login", fields);
+      return;
+    }
+    this.#authId = undefined;
+    this.#loginDeadline = undefined;
+    this.#lastRx = this.#now;
+    this.#setState("ready");
+  }
+
+  #onResponse(msg: AmiMessage): void {
+    const id = msg.actionId;
+    if (id === undefined) {
+      this.#orphans++;
+      return;
+    }
+    const p = this.#pending.get(id);
+    if (p === undefined) {
+      if (id === this.#authId) this.#onAuthResponse(msg);
+      else if (id === this.#pingId) {
+        this.#rtt = this.#now - this.#pingSentAt;
+        this.#pingId = this.#pingDeadline = undefined;
+      } else if (id === this.#logoffId) {
+        this.#logoffId = undefined;
+        if (eqi(msg.name, "goodbye")) this.#closeNow("loggedOff");
+      } else this.#orphans++;
+      return;
+    }
+    const error = eqi(msg.name, "error");
+    switch (p.kind) {
+      case K_COMMAND:
+        if (error) this.#fail(p, msg, msg.get("Message") ?? "Error");
+        else this.#ok(p, { kind: "command", response: msg, output: commandOutput(msg) });
+        return;
+      case K_ORIGINATE:
+        if (error) this.#fail(p, msg, msg.get("Message") ?? "Error");
+        else if (p.response === undefined) {
+          p.response = msg;
+          if (p.early !== undefined) this.#originateOutcome(p, p.early);
+        }
+        return;
+      case K_LOGOFF:
+        if (error) this.#fail(p, msg, msg.get("Message") ?? "Error");
+        else {
+          this.#ok(p, { kind: "logoff", response: msg });
+          if (eqi(msg.name, "goodbye") && this.#state === "ready") {
+            // The server closes next; fail nothing yet, wait for EOF.
+            this.#closeReason = "loggedOff";
+            this.#closeDeadline = this.#now + this.#closeTimeoutMs;
+            this.#setState("closing");
+          }
+        }
+        return;
+      default:
+        // auto, response, eventList
+        if (p.listing) {
+          this.#orphans++;
+          return;
+        }
+        if (error) this.#fail(p, msg, msg.get("Message") ?? "Error");
+        else if (eqi(msg.get("EventList"), "start")) {
+          p.listing = true;
+          p.response = msg;
+          p.items = [];
+        } else this.#ok(p, { kind: "response", response: msg });
+    }
+  }
+
+  #onEvent(msg: AmiMessage): void {
+    const id = msg.actionId;
+    if (id !== undefined) {
+      const p = this.#pending.get(id);
+      if (p !== undefined) {
+        if (p.listing) {
+          const name = msg.name;
+          if (name.endsWith("Complete") || eqi(msg.get("EventList"), "complete")) {
+            this.#ok(p, {
+              kind: "eventList",
+              response: p.response as AmiMessage,
+              events: p.items ?? EMPTY,
+              complete: msg,
+            });
+          } else if ((p.items as AmiMessage[]).length >= this.#maxListItems) {
+            this.#actionsFailed++;
+            this.#settle(p, {
+              ok: false,
+              error: new RemoteProtocolError(
+                `${p.action}: the event list exceeds maxListItems (${this.#maxListItems})`,
+                { limit: this.#maxListItems },
+              ),
+            });
+          } else (p.items as AmiMessage[]).push(msg);
+          return;
+        }
+        if (p.kind === K_ORIGINATE && eqi(msg.name, "originateresponse")) {
+          if (p.response === undefined) {
+            if (eqi(msg.get("Response"), "success")) p.early = msg;
+            else this.#originateOutcome(p, msg);
+          } else this.#originateOutcome(p, msg);
+          return;
+        }
+      } else if (id !== this.#pingId && id !== this.#authId && id !== this.#logoffId) {
+        // Another client's (or an earlier session's) ActionID: a real PBX
+        // event, delivered as one, never as a result; counted.
+        this.#orphans++;
+      }
+    }
+    this.#enqueueEvent(msg);
+  }
+
+  #originateOutcome(p: Pending, event: AmiMessage): void {
+    if (eqi(event.get("Response"), "success") && p.response !== undefined) {
+      this.#ok(p, { kind: "originate", response: p.response, event });
+    } else {
+      const reason = event.get("Reason");
+      this.#fail(
+        p,
+        event,
+        `OriginateResponse ${event.get("Response") ?? "Failure"}${
+          reason === undefined ? "" : ` (Reason: ${reason})`
+        }`,
+      );
+    }
+  }
+
+  #ok(p: Pending, result: ActionResult): void {
+    this.#actionsCompleted++;
+    this.#settle(p, { ok: true, result });
+  }
+
+  #fail(p: Pending, msg: AmiMessage, serverMessage: string): void {
+    this.#actionsFailed++;
+    this.#settle(p, { ok: false, error: new ActionError(p.action, serverMessage, msg) });
+  }
+
+  #settle(
+    p: Pending,
+    outcome: { ok: true; result: ActionResult } | { ok: false; error: AmiError },
+  ): void {
+    this.#pending.delete(p.id);
+    this.#heap.remove(p);
+    this.#notices.push({ type: "settled", actionId: p.id, action: p.action, outcome });
+  }
+
+  #enqueueEvent(msg: AmiMessage): void {
+    if (this.#events.push(msg)) {
+      this.#eventsDropped++;
+      this.#dropsSince++;
+      if (this.#summaryDue === undefined) {
+        this.#summaryDue = Math.max(this.#now, this.#lastSummaryAt + this.#summaryInterval);
+      }
+    }
+  }
+
+  #maybeSummary(): void {
+    if (this.#summaryDue !== undefined && this.#now >= this.#summaryDue) this.#emitSummary();
+  }
+
+  #emitSummary(): void {
+    this.#notices.push({
+      type: "drops",
+      dropped: this.#dropsSince,
+      totalDropped: this.#eventsDropped,
+      depth: this.#events.size,
+    });
+    this.#dropsSince = 0;
+    this.#lastSummaryAt = this.#now;
+    this.#summaryDue = undefined;
+  }
+
+  #idleDeadline(): number | undefined {
+    if (this.#state !== "ready" || this.#idleMs <= 0 || this.#pingId !== undefined) {
+      return undefined;
+    }
+    return this.#lastRx + this.#idleMs;
+  }
+
+  #sendPing(now: number): void {
+    this.#pingId = this.#sendInternal("Ping", undefined);
+    this.#pingSentAt = now;
+    this.#pingDeadline = now + this.#pingTimeoutMs;
+  }
+
+  /** Queues an engine-made action (not subject to the write cap); returns its ActionID. */
+  #sendInternal(name: string, fields: [string, string][] | undefined): string {
+    const id = this.#idPrefix + ++this.#counter;
+    this.#enqueueBytes(encoder.encode(actionText({ name, actionId: id, fields })));
+    return id;
+  }
+
+  #enqueueBytes(bytes: Uint8Array): void {
+    this.#out.push(bytes);
+    this.#outBytes += bytes.length;
+    this.#queuedTotal += bytes.length;
+    this.#messagesOut++;
+  }
+
+  #setState(state: ConnectionState): void {
+    this.#state = state;
+    this.#notices.push({ type: "state", state });
+  }
+
+  #closeNow(reason: CloseReason, error?: Error): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    // Unsent bytes never reach a later session (invariant 5).
+    this.#out = [];
+    this.#outBytes = 0;
+    const sent = this.#sentTotal;
+    for (const p of this.#pending.values()) {
+      this.#actionsFailed++;
+      this.#notices.push({
+        type: "settled",
+        actionId: p.id,
+        action: p.action,
+        outcome: {
+          ok: false,
+          error: new ConnectionLostError(p.action, p.endOffset <= sent, reason, { cause: error }),
+        },
+      });
+    }
+    this.#pending.clear();
+    this.#heap.drain();
+    this.#authId = this.#pingId = this.#logoffId = undefined;
+    this.#loginDeadline = this.#pingDeadline = this.#closeDeadline = undefined;
+    if (this.#dropsSince > 0) this.#emitSummary();
+    this.#summaryDue = undefined;
+    this.#notices.push(
+      error === undefined
+        ? { type: "state", state: "closed", reason }
+        : { type: "state", state: "closed", reason, error },
+    );
+  }
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a < b ? a : b;
+}
+
+function isAsync(action: Action): boolean {
+  for (const [k, v] of fieldEntries(action.fields)) {
+    if (eqi(k, "async")) return TRUE_WORDS.has(v.trim().toLowerCase());
+  }
+  return false;
+}
