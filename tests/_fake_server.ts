@@ -15,6 +15,7 @@ import {
   type ConnectionNotice,
   type ConnectionOptions,
   type Header,
+  LocalProtocolError,
   messageText,
   type SettledNotice,
 } from "../core/mod.ts";
@@ -88,6 +89,8 @@ export class Harness {
   readonly settled: Map<string, SettledNotice> = new Map();
   /** ActionIDs that settled more than once (must stay empty). */
   readonly doubleSettles: string[] = [];
+  /** Errors `send` threw in a replay (the action was skipped). */
+  readonly refused: LocalProtocolError[] = [];
 
   /** @param options engine options (defaults from {@link testOptions}) @param now start time */
   constructor(options: ConnectionOptions = testOptions(), now = 0) {
@@ -222,8 +225,10 @@ export interface RecordedSend {
   readonly rx: number;
   /** The exact text sent (escapes decoded, one char per byte). */
   readonly text: string;
-  /** The action parsed from it, if it is one. */
+  /** The (first) action parsed from it, if it is one. */
   readonly action: AmiMessage | undefined;
+  /** Every action in it (a burst is several in one write). */
+  readonly actions: AmiMessage[];
   /** The ActionID sent, if any. */
   readonly actionId: string | undefined;
 }
@@ -250,7 +255,14 @@ export function recordedSends(name: string): { sends: RecordedSend[]; eof: boole
       );
     }
     const action = parsed[0];
-    sends.push({ t: Number(m[1]), rx: Number(m[2]), text, action, actionId: action?.actionId });
+    sends.push({
+      t: Number(m[1]),
+      rx: Number(m[2]),
+      text,
+      action,
+      actions: parsed,
+      actionId: action?.actionId,
+    });
   }
   return { sends, eof };
 }
@@ -262,17 +274,30 @@ function unescapePython(s: string): string {
   });
 }
 
-/** What a replay does at each recorded send: send something (return its ActionID) or skip. */
-export type SendHook = (send: RecordedSend, h: Harness) => string | undefined;
+/**
+ * What a replay does at each recorded send: send the actions (return their
+ * ActionIDs, aligned with `send.actions`; `undefined` where not sent) or skip.
+ */
+export type SendHook = (send: RecordedSend, h: Harness) => (string | undefined)[];
 
-/** Sends the recorded action through the engine (its fields, minus Action and ActionID). */
-export const sendRecorded: SendHook = (send, h) => {
-  const a = send.action;
-  if (a === undefined) return undefined;
-  const fields = a.headers.slice(1).filter(([k]) => k.toLowerCase() !== "actionid")
-    .map(([k, v]) => [k, v] as [string, string]);
-  return h.send(a.name, fields);
-};
+/**
+ * Sends each recorded action through the engine (its fields, minus Action
+ * and ActionID); one the engine refuses (LocalProtocolError) is skipped.
+ */
+export const sendRecorded: SendHook = (send, h) =>
+  send.actions.map((a) => {
+    const fields = a.headers.slice(1).filter(([k]) => k.toLowerCase() !== "actionid")
+      .map(([k, v]) => [k, v] as [string, string]);
+    try {
+      return h.send(a.name, fields);
+    } catch (err) {
+      if (err instanceof LocalProtocolError) {
+        h.refused.push(err);
+        return undefined;
+      }
+      throw err;
+    }
+  });
 
 /** Options of {@link replayFixture}. */
 export interface ReplayOptions {
@@ -322,14 +347,18 @@ export function replayFixture(name: string, options: ReplayOptions = {}): Replay
     }
     h.now = Math.max(h.now, Math.round(s.t * 1000));
     const lname = s.action?.name.toLowerCase();
-    let id: string | undefined;
     if (lname === "login" || lname === "challenge") {
       const mine = h.actions.filter((a) => a.name.toLowerCase() === lname).pop();
-      id = mine?.actionId;
+      if (mine?.actionId !== undefined && s.actionId !== undefined) {
+        idMap.set(s.actionId, mine.actionId);
+      }
     } else {
-      id = onSend(s, h);
+      const ids = onSend(s, h);
+      s.actions.forEach((a, i) => {
+        const id = ids[i];
+        if (id !== undefined && a.actionId !== undefined) idMap.set(a.actionId, id);
+      });
     }
-    if (id !== undefined && s.actionId !== undefined) idMap.set(s.actionId, id);
   }
   if (pos < raw.length) h.feed(unbinary(rewrite(raw.slice(pos))), chunking);
   if (eof) {
