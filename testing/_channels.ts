@@ -1,0 +1,572 @@
+/**
+ * Simulated channels: the Local channel pair an Originate creates, their
+ * snapshots as Asterisk prints them, and the life a call goes through.
+ *
+ * @module
+ */
+
+import type { Header } from "../core/message.ts";
+import { causeText, stepAppData } from "./_dialplan.ts";
+import type { Dialplan, DialplanStep } from "./_dialplan.ts";
+import type { TimerHandle } from "./clock.ts";
+import type { Emitter } from "./_emitter.ts";
+
+/** A read-only view of one simulated channel. */
+export interface ChannelInfo {
+  /** e.g. `Local/100@lab-00000001;2`. */
+  readonly name: string;
+  /** 0 Down, 4 Ring, 6 Up. */
+  readonly state: number;
+  /** `Down`, `Ring`, `Up`. */
+  readonly stateDesc: string;
+  /** Asterisk's Uniqueid. */
+  readonly uniqueid: string;
+  /** Uniqueid of the first channel of the call. */
+  readonly linkedid: string;
+  /** Dialplan location. */
+  readonly context: string;
+  /** Dialplan location. */
+  readonly exten: string;
+  /** Dialplan location. */
+  readonly priority: number;
+  /** Caller ID number (`<unknown>` when unset). */
+  readonly callerIdNum: string;
+  /** Caller ID name (`<unknown>` when unset). */
+  readonly callerIdName: string;
+  /** Application now running. */
+  readonly application: string;
+  /** Its argument. */
+  readonly applicationData: string;
+  /** Channel variables. */
+  readonly variables: Readonly<Record<string, string>>;
+}
+
+const STATE_DESC: Record<number, string> = { 0: "Down", 4: "Ring", 5: "Ringing", 6: "Up" };
+
+/** A live simulated channel. */
+export class SimChannel {
+  state: number;
+  callerIdNum = "<unknown>";
+  callerIdName = "<unknown>";
+  connectedNum = "<unknown>";
+  connectedName = "<unknown>";
+  priority = 1;
+  application = "";
+  appData = "";
+  readonly vars = new Map<string, string>();
+  answeredAt: number | undefined;
+  peer: SimChannel | undefined;
+  call: SimCall | undefined;
+
+  constructor(
+    readonly name: string,
+    state: number,
+    readonly context: string,
+    readonly exten: string,
+    readonly uniqueid: string,
+    readonly linkedid: string,
+    readonly createdAt: number,
+    readonly createdWall: number,
+  ) {
+    this.state = state;
+  }
+
+  /** The state's description. */
+  get stateDesc(): string {
+    return STATE_DESC[this.state] ?? "Unknown";
+  }
+
+  /** Sets a variable; `_X`/`__X` are stored as X (inheritance is not simulated further). */
+  setVar(name: string, value: string): void {
+    this.vars.set(name.replace(/^_{1,2}/, ""), value);
+  }
+
+  /** The snapshot headers with a key prefix (`""`, `Dest`, `LocalOne`, ...). */
+  snapshot(prefix: string, channelVars: readonly string[]): Header[] {
+    const h: Header[] = [
+      [prefix + "Channel", this.name],
+      [prefix + "ChannelState", String(this.state)],
+      [prefix + "ChannelStateDesc", this.stateDesc],
+      [prefix + "CallerIDNum", this.callerIdNum],
+      [prefix + "CallerIDName", this.callerIdName],
+      [prefix + "ConnectedLineNum", this.connectedNum],
+      [prefix + "ConnectedLineName", this.connectedName],
+      [prefix + "Language", "en"],
+      [prefix + "AccountCode", ""],
+      [prefix + "Context", this.context],
+      [prefix + "Exten", this.exten],
+      [prefix + "Priority", String(this.priority)],
+      [prefix + "Uniqueid", this.uniqueid],
+      [prefix + "Linkedid", this.linkedid],
+    ];
+    for (const v of channelVars) {
+      h.push([prefix + "ChanVariable", `${v}=${this.vars.get(v) ?? ""}`]);
+    }
+    return h;
+  }
+
+  /** A read-only copy. */
+  info(): ChannelInfo {
+    return {
+      name: this.name,
+      state: this.state,
+      stateDesc: this.stateDesc,
+      uniqueid: this.uniqueid,
+      linkedid: this.linkedid,
+      context: this.context,
+      exten: this.exten,
+      priority: this.priority,
+      callerIdNum: this.callerIdNum,
+      callerIdName: this.callerIdName,
+      application: this.application,
+      applicationData: this.appData,
+      variables: Object.fromEntries(this.vars),
+    };
+  }
+}
+
+/** What an Originate asked for. */
+export interface OriginateRequest {
+  channel: string;
+  actionId: string | undefined;
+  async: boolean;
+  application: string | undefined;
+  data: string;
+  context: string | undefined;
+  exten: string | undefined;
+  priority: string | undefined;
+  callerIdNum: string | undefined;
+  callerIdName: string | undefined;
+  timeoutMs: number;
+  variables: Array<[string, string]>;
+  /** Sends the sync Originate's response to the originating session. */
+  respond: (headers: Header[]) => void;
+}
+
+/** The engine services a call needs. */
+export interface CallHost {
+  readonly emitter: Emitter;
+  readonly dialplan: Dialplan;
+  readonly channelVars: readonly string[];
+  now(): number;
+  wallNow(): number;
+  setTimer(ms: number, fn: () => void): TimerHandle;
+  clearTimer(h: TimerHandle): void;
+  nextUniqueid(): string;
+  nextLocalId(): string;
+  addChannel(c: SimChannel): void;
+  removeChannel(c: SimChannel): void;
+  callEnded(answered: boolean): void;
+}
+
+/** Parses `Local/<exten>@<context>[/n]`; undefined for other technologies. */
+export function parseLocal(channel: string): { exten: string; context: string } | undefined {
+  const m = /^local\/([^@/]+)(?:@([^/]+))?(?:\/.*)?$/i.exec(channel);
+  if (!m) return undefined;
+  return { exten: m[1], context: m[2] ?? "default" };
+}
+
+/** Parses a CallerID header value (`"Name" <num>`, `Name <num>`, `num`). */
+export function parseCallerId(v: string | undefined): { num?: string; name?: string } {
+  if (v === undefined || v === "") return {};
+  const m = /^\s*(?:"([^"]*)"|([^<]*?))\s*<([^>]*)>\s*$/.exec(v);
+  if (m) return { name: m[1] ?? (m[2] || undefined), num: m[3] };
+  return /^[0-9+*#]+$/.test(v.trim()) ? { num: v.trim() } : { name: v.trim() };
+}
+
+function dialStatus(cause: number): string {
+  if (cause === 17) return "BUSY";
+  if (cause === 18 || cause === 19) return "NOANSWER";
+  if (cause === 1 || cause === 3 || cause === 0) return "CHANUNAVAIL";
+  return "CONGESTION";
+}
+
+function fmtDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${p(Math.floor(s / 3600))}:${p(Math.floor(s / 60) % 60)}:${p(s % 60)}`;
+}
+
+function fmtCdrTime(wall: number | undefined): string {
+  if (wall === undefined) return "";
+  return new Date(wall).toISOString().slice(0, 19).replace("T", " ");
+}
+
+export { fmtDuration };
+
+/** One originated call: the Local pair and its dialplan run. */
+export class SimCall {
+  readonly one: SimChannel;
+  readonly two: SimChannel;
+  readonly #host: CallHost;
+  readonly #req: OriginateRequest;
+  readonly #steps: readonly DialplanStep[];
+  readonly device: string;
+  #timer: TimerHandle | undefined;
+  #appTimer: TimerHandle | undefined;
+  #timeoutTimer: TimerHandle | undefined;
+  #answered = false;
+  #ended = false;
+  #answerWall: number | undefined;
+
+  constructor(host: CallHost, req: OriginateRequest, exten: string, context: string) {
+    this.#host = host;
+    this.#req = req;
+    this.#steps = host.dialplan[context]?.[exten] ?? [];
+    this.device = `Local/${exten}@${context}`;
+    const id = host.nextLocalId();
+    const now = host.now();
+    const wall = host.wallNow();
+    const u1 = host.nextUniqueid();
+    const u2 = host.nextUniqueid();
+    this.one = new SimChannel(`${this.device}-${id};1`, 0, context, exten, u1, u1, now, wall);
+    this.two = new SimChannel(`${this.device}-${id};2`, 4, context, exten, u2, u1, now, wall);
+    this.one.peer = this.two;
+    this.two.peer = this.one;
+    this.one.call = this.two.call = this;
+    this.one.application = "AppDial2";
+    this.one.appData = "(Outgoing Line)";
+  }
+
+  #ev(name: string, cls: string, headers: Header[]): void {
+    this.#host.emitter.event(name, cls, headers);
+  }
+
+  #chanEvent(name: string, cls: string, c: SimChannel, extra: Header[] = []): void {
+    this.#ev(name, cls, [...c.snapshot("", this.#host.channelVars), ...extra]);
+  }
+
+  /** Runs the call from the Originate on (call inside an emitter batch). */
+  start(exists: boolean): void {
+    const h = this.#host;
+    const req = this.#req;
+    h.addChannel(this.one);
+    h.addChannel(this.two);
+    this.#chanEvent("Newchannel", "call", this.one);
+    this.#chanEvent("Newchannel", "call", this.two);
+    this.#chanEvent("Newexten", "dialplan", this.one, [
+      ["Extension", this.one.exten],
+      ["Application", "AppDial2"],
+      ["AppData", "(Outgoing Line)"],
+    ]);
+    if (!exists) {
+      this.#ended = true;
+      this.#chanEvent("Hangup", "call", this.two, [["Cause", "0"], ["Cause-txt", causeText(0)]]);
+      this.#chanEvent("Hangup", "call", this.one, [["Cause", "0"], ["Cause-txt", causeText(0)]]);
+      h.removeChannel(this.two);
+      h.removeChannel(this.one);
+      if (req.async) this.#originateFailure(0);
+      this.#deviceState("INVALID");
+      this.#deviceState("INVALID");
+      h.callEnded(false);
+      return;
+    }
+    for (const [k, v] of [...req.variables].reverse()) {
+      this.one.setVar(k, v);
+      this.#chanEvent("VarSet", "dialplan", this.one, [["Variable", k], ["Value", v]]);
+    }
+    const hasCid = req.callerIdNum !== undefined || req.callerIdName !== undefined;
+    if (hasCid) {
+      for (const c of [this.one, this.two]) {
+        c.callerIdNum = req.callerIdNum ?? "";
+        c.callerIdName = req.callerIdName ?? "";
+      }
+      this.#chanEvent("NewCallerid", "call", this.one, [
+        ["CID-CallingPres", "0 (Presentation Allowed, Not Screened)"],
+      ]);
+      this.one.connectedNum = this.two.connectedNum = this.one.callerIdNum;
+      this.one.connectedName = this.two.connectedName = this.one.callerIdName;
+      this.#chanEvent("NewConnectedLine", "call", this.one);
+    }
+    for (const [k, v] of req.variables) {
+      this.two.setVar(k, v);
+      this.#chanEvent("VarSet", "dialplan", this.two, [["Variable", k], ["Value", v]]);
+    }
+    if (hasCid) {
+      this.#chanEvent("NewCallerid", "call", this.two, [
+        ["CID-CallingPres", "0 (Presentation Allowed, Not Screened)"],
+      ]);
+      this.#chanEvent("NewConnectedLine", "call", this.two);
+    }
+    this.#ev("LocalBridge", "call", [
+      ...this.one.snapshot("LocalOne", h.channelVars),
+      ...this.two.snapshot("LocalTwo", h.channelVars),
+      ["Context", this.two.context],
+      ["Exten", this.two.exten],
+      ["LocalOptimization", "Yes"],
+    ]);
+    this.#dialEvent("DialBegin", ["DialString", `${this.one.exten}@${this.one.context}`]);
+    this.#timeoutTimer = h.setTimer(req.timeoutMs, () => this.#batch(() => this.#ringTimeout()));
+    this.#run(0);
+  }
+
+  #batch(fn: () => void): void {
+    this.#host.emitter.batch(fn);
+  }
+
+  #dialEvent(name: string, last: Header): void {
+    this.#ev(name, "call", [...this.one.snapshot("Dest", this.#host.channelVars), last]);
+  }
+
+  #deviceState(state: string): void {
+    this.#ev("DeviceStateChange", "call", [["Device", this.device], ["State", state]]);
+  }
+
+  #originateFailure(reason: number): void {
+    const req = this.#req;
+    const h: Header[] = [];
+    if (req.actionId !== undefined) h.push(["ActionID", req.actionId]);
+    h.push(["Response", "Failure"], ["Channel", req.channel]);
+    pushTarget(h, req);
+    h.push(
+      ["Reason", String(reason)],
+      ["Uniqueid", "<unknown>"],
+      ["CallerIDNum", req.callerIdNum ?? "<unknown>"],
+      ["CallerIDName", req.callerIdName ?? "<unknown>"],
+    );
+    this.#ev("OriginateResponse", "call", h);
+  }
+
+  /** Runs ;2's dialplan from step index `i`. */
+  #run(i: number): void {
+    const h = this.#host;
+    const two = this.two;
+    for (; i < this.#steps.length; i++) {
+      if (this.#ended) return;
+      const step = this.#steps[i];
+      two.priority = i + 1;
+      const [app, data] = stepAppData(step);
+      two.application = app;
+      two.appData = data;
+      this.#chanEvent("Newexten", "dialplan", two, [
+        ["Extension", two.exten],
+        ["Application", app],
+        ["AppData", data],
+      ]);
+      switch (step.app) {
+        case "Answer":
+          this.#answer();
+          break;
+        case "Set":
+          two.setVar(step.name, step.value);
+          this.#chanEvent("VarSet", "dialplan", two, [["Variable", step.name], [
+            "Value",
+            step.value,
+          ]]);
+          break;
+        case "UserEvent":
+          this.#chanEvent("UserEvent", "user", two, [
+            ["UserEvent", step.name],
+            ...Object.entries(step.fields ?? {}),
+          ]);
+          break;
+        case "Wait": {
+          const next = i + 1;
+          this.#timer = h.setTimer(step.seconds * 1000, () => {
+            this.#timer = undefined;
+            this.#batch(() => this.#run(next));
+          });
+          return;
+        }
+        case "Ring":
+          return; // until the originate times out or someone hangs up
+        case "Hangup":
+          this.#hangupFromDialplan(step.cause ?? 16);
+          return;
+      }
+    }
+    if (!this.#ended) this.#hangupFromDialplan(16);
+  }
+
+  #answer(): void {
+    if (this.#answered) return;
+    const h = this.#host;
+    const req = this.#req;
+    this.#answered = true;
+    this.#answerWall = h.wallNow();
+    this.one.answeredAt = this.two.answeredAt = h.now();
+    if (this.#timeoutTimer !== undefined) h.clearTimer(this.#timeoutTimer);
+    this.two.state = 6;
+    this.#chanEvent("Newstate", "call", this.two);
+    this.one.state = 6;
+    this.#chanEvent("Newstate", "call", this.one);
+    this.#dialEvent("DialEnd", ["DialStatus", "ANSWER"]);
+    if (req.async) {
+      const r: Header[] = [];
+      if (req.actionId !== undefined) r.push(["ActionID", req.actionId]);
+      r.push(["Response", "Success"], ["Channel", this.one.name]);
+      pushTarget(r, req);
+      r.push(
+        ["Reason", "4"],
+        ["Uniqueid", this.one.uniqueid],
+        ["CallerIDNum", this.one.callerIdNum],
+        ["CallerIDName", this.one.callerIdName],
+      );
+      for (const v of h.channelVars) {
+        r.push([`ChanVariable(${this.one.name})`, `${v}=${this.one.vars.get(v) ?? ""}`]);
+      }
+      this.#ev("OriginateResponse", "call", r);
+    } else {
+      req.respond([["Response", "Success"], ["Message", "Originate successfully queued"]]);
+    }
+    this.#deviceState("INUSE");
+    this.#deviceState("INUSE");
+    // ;1 now runs the Originate's application (or enters the given extension).
+    if (req.application !== undefined) {
+      this.one.application = req.application;
+      this.one.appData = req.data;
+      if (/^wait$/i.test(req.application)) {
+        const secs = Number(req.data) || 0;
+        this.#appTimer = h.setTimer(secs * 1000, () => {
+          this.#appTimer = undefined;
+          this.#batch(() => this.hangup(this.one, 16, "app"));
+        });
+      }
+    } else {
+      this.one.application = "";
+      this.one.appData = "";
+    }
+  }
+
+  #hangupFromDialplan(cause: number): void {
+    const two = this.two;
+    this.#chanEvent("SoftHangupRequest", "call", two, [["Cause", "16"]]);
+    this.#chanEvent("HangupRequest", "call", this.one, [["Cause", String(cause)]]);
+    if (this.#answered) {
+      this.#finishAnswered(two, this.one, cause);
+    } else {
+      this.#finishUnanswered(cause, true);
+    }
+  }
+
+  #ringTimeout(): void {
+    if (this.#ended || this.#answered) return;
+    this.#chanEvent("HangupRequest", "call", this.two, [["Cause", "16"]]);
+    this.#finishUnanswered(19, false);
+  }
+
+  /** Ends an unanswered call: `busyOrder` follows fixture 11/13 (;2 hangs up first). */
+  #finishUnanswered(cause: number, twoFirst: boolean): void {
+    const h = this.#host;
+    const req = this.#req;
+    this.#ended = true;
+    this.#clearTimers();
+    const hangupEv = (c: SimChannel, cs: number) => {
+      this.#chanEvent("Hangup", "call", c, [["Cause", String(cs)], ["Cause-txt", causeText(cs)]]);
+      h.removeChannel(c);
+    };
+    const status = twoFirst ? dialStatus(cause) : "NOANSWER";
+    const reason = twoFirst ? 0 : 3;
+    if (twoFirst) {
+      hangupEv(this.two, cause);
+      if (req.async) {
+        this.#dialEvent("DialEnd", ["DialStatus", status]);
+        this.#deviceState("NOT_INUSE");
+        this.#originateFailure(reason);
+      } else {
+        this.#deviceState("NOT_INUSE");
+        this.#dialEvent("DialEnd", ["DialStatus", status]);
+        this.#failSync();
+      }
+      hangupEv(this.one, cause);
+    } else {
+      hangupEv(this.one, 16);
+      hangupEv(this.two, 16);
+      this.#dialEvent("DialEnd", ["DialStatus", status]);
+      if (req.async) this.#originateFailure(reason);
+      else this.#failSync();
+      this.#deviceState("NOT_INUSE");
+    }
+    this.#deviceState("NOT_INUSE");
+    h.callEnded(false);
+  }
+
+  #failSync(): void {
+    this.#req.respond([["Response", "Error"], ["Message", "Originate failed"]]);
+  }
+
+  #clearTimers(): void {
+    const h = this.#host;
+    for (const t of [this.#timer, this.#appTimer, this.#timeoutTimer]) {
+      if (t !== undefined) h.clearTimer(t);
+    }
+    this.#timer = this.#appTimer = this.#timeoutTimer = undefined;
+  }
+
+  /** Ends an answered call: `first` hangs up first. */
+  #finishAnswered(first: SimChannel, second: SimChannel, cause: number): void {
+    const h = this.#host;
+    this.#ended = true;
+    this.#clearTimers();
+    for (const c of [first, second]) {
+      this.#chanEvent("Hangup", "call", c, [["Cause", String(cause)], [
+        "Cause-txt",
+        causeText(cause),
+      ]]);
+      h.removeChannel(c);
+    }
+    const end = h.wallNow();
+    for (const c of [this.two, this.one]) this.#cdr(c, end);
+    this.#deviceState("NOT_INUSE");
+    this.#deviceState("NOT_INUSE");
+    h.callEnded(true);
+  }
+
+  #cdr(c: SimChannel, endWall: number): void {
+    const start = c.createdWall;
+    const answer = this.#answerWall;
+    const num = c.callerIdNum === "<unknown>" ? "" : c.callerIdNum;
+    const name = c.callerIdName === "<unknown>" ? "" : c.callerIdName;
+    const cid = num || name ? `"${name}" <${num}>` : "";
+    this.#ev("Cdr", "cdr", [
+      ["AccountCode", ""],
+      ["Source", num],
+      ["Destination", c.exten],
+      ["DestinationContext", c.context],
+      ["CallerID", cid],
+      ["Channel", c.name],
+      ["DestinationChannel", ""],
+      ["LastApplication", c.application],
+      ["LastData", c.appData],
+      ["StartTime", fmtCdrTime(start)],
+      ["AnswerTime", fmtCdrTime(answer)],
+      ["EndTime", fmtCdrTime(endWall)],
+      ["Duration", String(Math.floor((endWall - start) / 1000))],
+      ["BillableSeconds", String(answer === undefined ? 0 : Math.floor((endWall - answer) / 1000))],
+      ["Disposition", "ANSWERED"],
+      ["AMAFlags", "DOCUMENTATION"],
+      ["UniqueID", c.uniqueid],
+      ["UserField", ""],
+    ]);
+  }
+
+  /**
+   * Hangs up channel `c` of this call (AMI Hangup, or ;1's application
+   * ending). Call inside an emitter batch.
+   */
+  hangup(c: SimChannel, cause: number, why: "ami" | "app"): void {
+    if (this.#ended) return;
+    const other = c === this.one ? this.two : this.one;
+    if (why === "ami") this.#chanEvent("HangupRequest", "call", c, [["Cause", String(cause)]]);
+    this.#chanEvent("HangupRequest", "call", other, [["Cause", String(cause)]]);
+    if (this.#answered) {
+      this.#finishAnswered(c, other, cause);
+    } else {
+      this.#finishUnanswered(cause, c === this.two);
+    }
+  }
+
+  /** Ends the call silently (simulator restart). */
+  discard(): void {
+    this.#ended = true;
+    this.#clearTimers();
+  }
+}
+
+function pushTarget(h: Header[], req: OriginateRequest): void {
+  if (req.application !== undefined) {
+    h.push(["Application", req.application], ["Data", req.data]);
+  } else {
+    h.push(["Context", req.context ?? ""], ["Exten", req.exten ?? ""]);
+  }
+}

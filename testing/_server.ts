@@ -1,0 +1,570 @@
+/**
+ * The simulator's sockets: a `node:net` (or `node:tls`) server, one
+ * {@link SimSession} per connection, and the fault injection.
+ *
+ * @module
+ */
+
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { Buffer } from "node:buffer";
+import type { Header } from "../core/message.ts";
+import { messageText } from "../core/serializer.ts";
+import type { ChannelInfo } from "./_channels.ts";
+import { LAB_DIALPLAN } from "./_dialplan.ts";
+import type { Dialplan } from "./_dialplan.ts";
+import { CLASS_BITS, parseClasses, SimEngine } from "./_engine.ts";
+import type { SimulatorStats, SimUser } from "./_engine.ts";
+import { SimSession } from "./_session.ts";
+import { RealClock } from "./clock.ts";
+import type { SimClock } from "./clock.ts";
+
+/** Options of {@link AmiSimulator.start}. */
+export interface SimulatorOptions {
+  /** Listen address. Default `127.0.0.1`. */
+  host?: string;
+  /** Port; 0 (default) picks a free one. */
+  port?: number;
+  /** Banner line. Default `Asterisk Call Manager/13.0.0`. */
+  banner?: string;
+  /** Users. Default `[{ username: "admin", secret: "amp111", read: "all", write: "all" }]`. */
+  users?: SimUser[];
+  /** What each `Local/<exten>@<context>` does. Default {@link LAB_DIALPLAN}. */
+  dialplan?: Dialplan;
+  /** manager.conf `channelvars`: variables shown as `ChanVariable` headers. Default none. */
+  channelVariables?: string[];
+  /** Time source. Default real time. */
+  clock?: SimClock;
+  /** Delay before a failed login is answered (and the connection closed). Default 1000 ms. */
+  loginFailureDelayMs?: number;
+  /**
+   * Asterisk's `writetimeout`: a session whose socket makes no write
+   * progress for this long is disconnected. Default 100 ms; 0 disables.
+   */
+  writeTimeoutMs?: number;
+  /** PEM certificate and key: serve AMI over TLS. */
+  tls?: { cert: string; key: string };
+  /** `AsteriskVersion` in CoreSettings and `core show version`. */
+  asteriskVersion?: string;
+}
+
+/** Options of {@link AmiSimulator.flood}. */
+export interface FloodOptions {
+  /** Number of events per session. */
+  count: number;
+  /** Events per second; omitted: as fast as each socket takes them. */
+  ratePerSec?: number;
+  /** The event to send (headers, `Event` first); default a realistic `Newexten`. */
+  event?: Header[];
+}
+
+/** Options of {@link AmiSimulator.restart}. */
+export interface RestartOptions {
+  /** Connections are refused for this long after the restart. Default 0. */
+  downMs?: number;
+}
+
+/** A connection as seen by tests. */
+export interface SessionInfo {
+  /** Session number. */
+  readonly id: number;
+  /** Logged-in user, if any. */
+  readonly username: string | undefined;
+  /** Whether the session logged in. */
+  readonly authenticated: boolean;
+}
+
+/** Which sessions a fault applies to: all, one id, or a predicate. */
+export type SessionFilter = number | ((session: SessionInfo) => boolean);
+
+const DEFAULT_USERS: SimUser[] = [{
+  username: "admin",
+  secret: "amp111",
+  read: "all",
+  write: "all",
+}];
+
+class Conn {
+  readonly session: SimSession;
+  stalled = false;
+  ended = false;
+  destroyed = false;
+  #stallQueue: string[] = [];
+  #held: string[] = [];
+  #heldTimer: ReturnType<typeof setTimeout> | undefined;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #lastPending = 0;
+  #closeAfterFlush = false;
+
+  constructor(
+    readonly sim: AmiSimulator,
+    readonly socket: net.Socket,
+    id: number,
+    engine: SimEngine,
+  ) {
+    const addr = (a: string | undefined, p: number | undefined) =>
+      `IPV4/TCP/${(a ?? "").replace(/^::ffff:/, "")}/${p ?? 0}`;
+    this.session = new SimSession(engine, id, {
+      write: (text, kind) => this.write(text, kind),
+      close: () => this.closeGracefully(),
+    }, {
+      local: addr(socket.localAddress, socket.localPort),
+      remote: addr(socket.remoteAddress, socket.remotePort),
+    });
+  }
+
+  info(): SessionInfo {
+    return {
+      id: this.session.id,
+      username: this.session.username,
+      authenticated: this.session.authenticated,
+    };
+  }
+
+  write(text: string, kind: "response" | "event"): void {
+    if (this.destroyed || this.ended) return;
+    const sim = this.sim;
+    if (kind === "response" && sim.responseDelayMs > 0) {
+      sim.engine.setTimer(sim.responseDelayMs, () => this.#emit(text, kind));
+      return;
+    }
+    this.#emit(text, kind);
+  }
+
+  #emit(text: string, kind: "response" | "event"): void {
+    if (kind === "response" && this.sim.reordering) {
+      this.#held.push(text);
+      this.#heldTimer ??= setTimeout(() => this.#releaseHeld(), 10);
+      return;
+    }
+    this.raw(text);
+    if (kind === "event" && this.#held.length > 0) this.#releaseHeld();
+  }
+
+  #releaseHeld(): void {
+    if (this.#heldTimer !== undefined) clearTimeout(this.#heldTimer);
+    this.#heldTimer = undefined;
+    const held = this.#held;
+    this.#held = [];
+    for (const t of held) this.raw(t);
+    if (this.#closeAfterFlush) this.closeGracefully();
+  }
+
+  /** Writes to the socket (held while stalled), watching for a reader that does not read. */
+  raw(data: string | Uint8Array): boolean {
+    if (this.destroyed || this.ended) return false;
+    if (this.stalled) {
+      this.#stallQueue.push(typeof data === "string" ? data : Buffer.from(data).toString("latin1"));
+      return true;
+    }
+    this.sim.engine.stats.bytesSent += typeof data === "string"
+      ? Buffer.byteLength(data)
+      : data.length;
+    const ok = this.socket.write(data);
+    if (!ok) this.#startWatchdog();
+    return ok;
+  }
+
+  #startWatchdog(): void {
+    const limit = this.sim.writeTimeoutMs;
+    if (limit <= 0 || this.#watchdog !== undefined) return;
+    this.#lastPending = this.socket.writableLength;
+    this.#watchdog = setInterval(() => {
+      const pending = this.socket.writableLength;
+      if (this.destroyed || pending === 0) {
+        this.#stopWatchdog();
+      } else if (!this.stalled && pending >= this.#lastPending) {
+        this.sim.engine.stats.writeTimeouts++;
+        this.destroy();
+      } else {
+        this.#lastPending = pending;
+      }
+    }, limit);
+  }
+
+  #stopWatchdog(): void {
+    if (this.#watchdog !== undefined) clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+  }
+
+  setStall(on: boolean): void {
+    this.stalled = on;
+    if (on) {
+      this.socket.pause();
+      return;
+    }
+    const q = this.#stallQueue;
+    this.#stallQueue = [];
+    for (const t of q) this.raw(t);
+    this.socket.resume();
+  }
+
+  closeGracefully(): void {
+    if (this.#held.length > 0) {
+      this.#closeAfterFlush = true;
+      return;
+    }
+    if (this.destroyed || this.ended) return;
+    this.ended = true;
+    this.socket.end();
+  }
+
+  halfClose(): void {
+    if (this.destroyed || this.ended) return;
+    this.ended = true;
+    this.socket.end();
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.#stopWatchdog();
+    if (this.#heldTimer !== undefined) clearTimeout(this.#heldTimer);
+    this.session.closed();
+    this.socket.destroy();
+  }
+
+  /** Waits until the socket can take more, or is gone. */
+  drained(): Promise<void> {
+    if (this.destroyed || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
+  }
+}
+
+/**
+ * An AMI server that behaves like Asterisk, for tests and demos: logins,
+ * actions, simulated channels and their events, and faults on demand.
+ *
+ * @example
+ * const sim = await AmiSimulator.start();
+ * // connect a client to sim.host:sim.port, log in as admin/amp111
+ * await sim.stop();
+ */
+export class AmiSimulator {
+  /** @internal */
+  readonly engine: SimEngine;
+  /** @internal */
+  responseDelayMs = 0;
+  /** @internal */
+  reordering = false;
+  /** @internal */
+  readonly writeTimeoutMs: number;
+  readonly #server: net.Server;
+  readonly #conns = new Map<number, Conn>();
+  readonly #banner: string;
+  readonly #ownClock: RealClock | undefined;
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #nextId = 1;
+  #refuseUntil = 0;
+  #host = "127.0.0.1";
+  #port = 0;
+  #stopped = false;
+  #stalledAll = false;
+
+  private constructor(options: SimulatorOptions) {
+    const clock = options.clock ?? (this.#ownClock = new RealClock());
+    this.engine = new SimEngine({
+      users: options.users ?? DEFAULT_USERS,
+      dialplan: options.dialplan ?? LAB_DIALPLAN,
+      clock,
+      channelVars: options.channelVariables ?? [],
+      asteriskVersion: options.asteriskVersion ?? "20.0.0-amikit-sim",
+      amiVersion: (options.banner ?? "Asterisk Call Manager/13.0.0").split("/").pop() ?? "13.0.0",
+      loginFailureDelayMs: options.loginFailureDelayMs ?? 1000,
+    });
+    this.#banner = options.banner ?? "Asterisk Call Manager/13.0.0";
+    this.writeTimeoutMs = options.writeTimeoutMs ?? 100;
+    const onConn = (socket: net.Socket) => this.#accept(socket);
+    this.#server = options.tls
+      ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }, onConn)
+      : net.createServer(onConn);
+  }
+
+  /**
+   * Starts a simulator listening on loopback.
+   *
+   * @param options address, users, dialplan, clock, faults defaults, TLS
+   * @returns the running simulator
+   */
+  static async start(options: SimulatorOptions = {}): Promise<AmiSimulator> {
+    const sim = new AmiSimulator(options);
+    const host = options.host ?? "127.0.0.1";
+    await new Promise<void>((resolve, reject) => {
+      sim.#server.once("error", reject);
+      sim.#server.listen(options.port ?? 0, host, () => {
+        sim.#server.off("error", reject);
+        resolve();
+      });
+    });
+    const addr = sim.#server.address() as net.AddressInfo;
+    sim.#host = host;
+    sim.#port = addr.port;
+    return sim;
+  }
+
+  #accept(socket: net.Socket): void {
+    socket.on("error", () => {});
+    if (this.#stopped || performance.now() < this.#refuseUntil) {
+      this.engine.stats.refused++;
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    this.engine.stats.connections++;
+    const id = this.#nextId++;
+    const conn = new Conn(this, socket, id, this.engine);
+    this.#conns.set(id, conn);
+    if (this.#stalledAll) conn.setStall(true);
+    socket.on("data", (chunk: Uint8Array) => {
+      if (!conn.destroyed) conn.session.receive(chunk);
+    });
+    socket.on("close", () => {
+      conn.destroyed = true;
+      conn.session.closed();
+      this.#conns.delete(id);
+    });
+    conn.session.open(this.#banner);
+  }
+
+  /** Listen address. */
+  get host(): string {
+    return this.#host;
+  }
+
+  /** Listen port. */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Open connections. */
+  get sessionCount(): number {
+    return this.#conns.size;
+  }
+
+  /** The open connections. */
+  get sessions(): SessionInfo[] {
+    return [...this.#conns.values()].map((c) => c.info());
+  }
+
+  /** Counters (a live object). */
+  get stats(): Readonly<SimulatorStats> {
+    return this.engine.stats;
+  }
+
+  /** The live simulated channels. */
+  get channels(): ChannelInfo[] {
+    return this.engine.channelInfos();
+  }
+
+  /** Closes every socket and the server; pending simulator timers are cancelled. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    for (const c of [...this.#conns.values()]) c.destroy();
+    this.#conns.clear();
+    this.engine.reset();
+    this.engine.clearAllTimers();
+    this.#ownClock?.clearAll();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #select(filter?: SessionFilter): Conn[] {
+    const all = [...this.#conns.values()];
+    if (filter === undefined) return all;
+    if (typeof filter === "number") return all.filter((c) => c.session.id === filter);
+    return all.filter((c) => filter(c.info()));
+  }
+
+  /** Closes every connection at once (no Goodbye). */
+  dropAll(): void {
+    for (const c of this.#select()) c.destroy();
+  }
+
+  /**
+   * Closes one connection (or the most recent when `id` is omitted).
+   *
+   * @param id session number
+   */
+  dropSession(id?: number): void {
+    const target = id ?? Math.max(0, ...this.#conns.keys());
+    this.#conns.get(target)?.destroy();
+  }
+
+  /**
+   * Stops (or resumes) reading and writing on every open connection without
+   * closing them; output is held until resumed. A stalled simulator still
+   * accepts new connections (they stall too).
+   *
+   * @param on stall or resume
+   */
+  stall(on: boolean): void {
+    this.#stalledAll = on;
+    for (const c of this.#select()) c.setStall(on);
+  }
+
+  /** Sends FIN on every connection (half-close); what clients send is still read. */
+  halfClose(): void {
+    for (const c of this.#select()) c.halfClose();
+  }
+
+  /**
+   * Writes raw bytes (garbage, a cut message, an oversized message).
+   *
+   * @param data bytes or text
+   * @param filter which sessions (default all)
+   */
+  sendRaw(data: Uint8Array | string, filter?: SessionFilter): void {
+    for (const c of this.#select(filter)) c.raw(data);
+  }
+
+  /**
+   * Delays every response by `ms` on the simulator clock (0 turns it off).
+   *
+   * @param ms delay
+   */
+  delayResponses(ms: number): void {
+    this.responseDelayMs = Math.max(0, ms);
+  }
+
+  /**
+   * Lets events overtake responses, as under load: each response is held
+   * until the next event of its session has been written (or 10 ms).
+   *
+   * @param on reorder or not
+   */
+  reorder(on: boolean): void {
+    this.reordering = on;
+  }
+
+  /**
+   * Broadcasts an arbitrary event (headers, `Event` first) to the logged-in
+   * sessions whose read classes match its `Privilege` (all when absent).
+   *
+   * @param headers the event
+   */
+  emit(headers: Header[]): void {
+    this.engine.broadcastRaw(headers);
+  }
+
+  /**
+   * Refuses new connections for `ms` milliseconds (accepted and closed at once).
+   *
+   * @param ms how long
+   */
+  refuseConnections(ms: number): void {
+    this.#refuseUntil = performance.now() + ms;
+  }
+
+  /**
+   * Simulates an Asterisk restart: every session is dropped and every channel
+   * is gone; new connections are accepted on the same port (after `downMs`).
+   *
+   * @param options downtime
+   */
+  restart(options: RestartOptions = {}): Promise<void> {
+    if (options.downMs) this.refuseConnections(options.downMs);
+    this.dropAll();
+    this.engine.reset();
+    return Promise.resolve();
+  }
+
+  /**
+   * Sends `count` events to every logged-in session that reads the event's
+   * class: pre-serialised, written in large chunks, waiting for each
+   * socket's drain. Resolves when everything was handed to the sockets.
+   *
+   * @param options count, rate and event
+   * @returns the number of bytes written per session
+   */
+  async flood(options: FloodOptions): Promise<number> {
+    const { chunks, bytes, classBit } = floodChunks(options);
+    const targets = this.#select().filter((c) =>
+      c.session.authenticated && (c.session.readMask & classBit) !== 0
+    );
+    const perChunk = options.count / chunks.length;
+    const intervalMs = options.ratePerSec ? (perChunk / options.ratePerSec) * 1000 : 0;
+    await Promise.all(targets.map(async (c) => {
+      let next = performance.now();
+      for (const chunk of chunks) {
+        if (c.destroyed || this.#stopped) return;
+        while (c.stalled && !c.destroyed && !this.#stopped) await this.#sleep(10);
+        if (intervalMs > 0) {
+          const wait = next - performance.now();
+          if (wait > 0) await this.#sleep(wait);
+          next += intervalMs;
+        }
+        if (!c.raw(chunk)) await c.drained();
+      }
+      this.engine.stats.eventsSent += options.count;
+    }));
+    return bytes;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.#timers.delete(t);
+        resolve();
+      }, ms);
+      this.#timers.add(t);
+    });
+  }
+}
+
+/** The default flood event: a `Newexten` as a busy dialer sees thousands of. */
+function defaultFloodEvent(i: number): string {
+  const u = `1795782235.${i}`;
+  return "Event: Newexten\r\nPrivilege: dialplan,all\r\nChannel: Local/100@lab-" +
+    (i >>> 1).toString(16).padStart(8, "0") + ";2\r\nChannelState: 6\r\nChannelStateDesc: Up\r\n" +
+    "CallerIDNum: 5551000\r\nCallerIDName: Lab Orig\r\nConnectedLineNum: 5551000\r\n" +
+    "ConnectedLineName: Lab Orig\r\nLanguage: en\r\nAccountCode: \r\nContext: lab\r\nExten: 100\r\n" +
+    `Priority: ${(i % 7) + 1}\r\nUniqueid: ${u}\r\nLinkedid: ${u}\r\nExtension: 100\r\n` +
+    `Application: Set\r\nAppData: SEQ=${i}\r\n\r\n`;
+}
+
+const FLOOD_CHUNK = 256 * 1024;
+
+/** Pre-serialises a flood into large chunks. */
+export function floodChunks(
+  options: FloodOptions,
+): { chunks: Uint8Array[]; bytes: number; classBit: number } {
+  let classBit = CLASS_BITS.dialplan;
+  let fixed: string | undefined;
+  if (options.event) {
+    fixed = messageText(options.event);
+    const priv = options.event.find(([k]) => k.toLowerCase() === "privilege")?.[1];
+    classBit = priv ? parseClasses(priv) || CLASS_BITS.call : CLASS_BITS.call;
+  }
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  let buf = "";
+  const rateChunk = options.ratePerSec ? Math.max(1, Math.floor(options.ratePerSec / 100)) : 0;
+  let inChunk = 0;
+  for (let i = 0; i < options.count; i++) {
+    buf += fixed ?? defaultFloodEvent(i);
+    inChunk++;
+    if (buf.length >= FLOOD_CHUNK || (rateChunk > 0 && inChunk >= rateChunk)) {
+      const b = Buffer.from(buf, "utf8");
+      chunks.push(b);
+      bytes += b.length;
+      buf = "";
+      inChunk = 0;
+    }
+  }
+  if (buf.length > 0) {
+    const b = Buffer.from(buf, "utf8");
+    chunks.push(b);
+    bytes += b.length;
+  }
+  return { chunks, bytes, classBit };
+}
