@@ -1,0 +1,309 @@
+/**
+ * The runtime-neutral driver of one session: one {@link AmiConnection} over
+ * one {@link Transport}, one timer re-armed from `pollTimeout`, promises for
+ * actions. After every input it drains the engine in the documented order:
+ * `pollTransmit` (while the transport takes bytes), `poll`, `pollEvent`,
+ * then `pollTimeout`.
+ *
+ * @module
+ */
+
+import { AmiConnection } from "../core/connection.ts";
+import type {
+  ActionResult,
+  CloseReason,
+  CompletionStrategy,
+  ConnectionOptions,
+  ConnectionStats,
+  DropSummaryNotice,
+  StateNotice,
+} from "../core/connection_types.ts";
+import { AbortedError, type AmiError, ConnectError } from "../core/errors.ts";
+import type { AmiMessage } from "../core/message.ts";
+import type { Action } from "../core/serializer.ts";
+import type {
+  TlsOptions,
+  Transport,
+  TransportConnector,
+  TransportHandlers,
+} from "../adapters/transport.ts";
+
+/** Monotonic milliseconds. */
+export const now: () => number = () => performance.now();
+
+/** What a session reports to its owner. */
+export interface SessionHooks {
+  /** An event (or unknown message) arrived. */
+  event(event: AmiMessage): void;
+  /** The session logged in (state `ready`). */
+  ready(): void;
+  /** The session closed; called once. */
+  closed(notice: StateNotice): void;
+  /** A coalesced drop summary from the engine. */
+  drops(notice: DropSummaryNotice): void;
+}
+
+/** Per-action options of a session. */
+export interface SessionSendOptions {
+  /** Deadline, ms. */
+  readonly timeoutMs?: number;
+  /** Completion strategy. */
+  readonly strategy?: CompletionStrategy;
+  /** Aborts the wait (the action may still run on the server once written). */
+  readonly signal?: AbortSignal;
+}
+
+interface Waiter {
+  readonly seq: number;
+  readonly action: string;
+  resolve(result: ActionResult): void;
+  reject(error: unknown): void;
+  cleanup?: () => void;
+}
+
+/** Where and how to open one session. */
+export interface SessionOpenOptions {
+  /** Host. */
+  readonly host: string;
+  /** Port. */
+  readonly port: number;
+  /** TLS, if any. */
+  readonly tls?: TlsOptions;
+  /** Deadline for TCP (+ TLS), ms. */
+  readonly connectTimeoutMs: number;
+  /** The engine's options. */
+  readonly engine: ConnectionOptions;
+  /** The owner's callbacks. */
+  readonly hooks: SessionHooks;
+  /** Aborts the attempt. */
+  readonly signal?: AbortSignal;
+}
+
+/** One connected session (see the module doc). */
+export class Session {
+  /** Timer wake-ups so far (an idle session with keepalive off has none). */
+  wakeups = 0;
+  /** Settlements that arrived for actions the caller had abandoned (aborted). */
+  abandoned = 0;
+  readonly #engine: AmiConnection;
+  readonly #hooks: SessionHooks;
+  #transport: Transport | undefined;
+  #writable = true;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #armedAt = Infinity;
+  readonly #waiters = new Map<string, Waiter>();
+  #sendSeq = 0;
+  #flushedSeq = 0;
+  #pumping = false;
+  #dirty = false;
+  #closed = false;
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#armedAt = Infinity;
+    this.wakeups++;
+    this.#engine.handleTimeout(now());
+    this.#pump();
+  };
+
+  private constructor(engine: AmiConnection, hooks: SessionHooks) {
+    this.#engine = engine;
+    this.#hooks = hooks;
+  }
+
+  /**
+   * Connects the transport and starts the engine; resolves once the
+   * transport is up (login then proceeds; watch `hooks.ready`/`closed`).
+   *
+   * @param connector the runtime adapter
+   * @param options where, engine options, hooks
+   * @returns the session
+   * @throws {ConnectError} refused, timed out, TLS
+   */
+  static async open(connector: TransportConnector, options: SessionOpenOptions): Promise<Session> {
+    const session = new Session(new AmiConnection(options.engine, now()), options.hooks);
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException("connect timed out", "TimeoutError")),
+      options.connectTimeoutMs,
+    );
+    const onAbort = (): void => controller.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const handlers: TransportHandlers = {
+      data: (chunk) => session.#receive(chunk),
+      drain: () => {
+        session.#writable = true;
+        session.#pump();
+      },
+      closed: (error) => session.#transportClosed(error),
+    };
+    try {
+      session.#transport = await connector({
+        host: options.host,
+        port: options.port,
+        tls: options.tls,
+        signal: controller.signal,
+      }, handlers);
+    } catch (error) {
+      if (error instanceof ConnectError && error.reason === "timedOut" && options.signal?.aborted) {
+        throw new ConnectError("other", "connect aborted", { cause: error });
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+    session.#pump();
+    return session;
+  }
+
+  /** The engine's state. */
+  get state(): AmiConnection["state"] {
+    return this.#engine.state;
+  }
+
+  /** The engine's counters. */
+  stats(): ConnectionStats {
+    return this.#engine.stats();
+  }
+
+  /** The server's banner text, once received. */
+  get banner(): string | undefined {
+    return this.#engine.banner?.line;
+  }
+
+  /**
+   * Sends an action; the promise settles with the engine's outcome.
+   *
+   * @param action name and fields
+   * @param options deadline, strategy, abort signal
+   * @returns the result
+   */
+  send(action: Action, options: SessionSendOptions = {}): Promise<ActionResult> {
+    const signal = options.signal;
+    if (signal?.aborted) {
+      return Promise.reject(new AbortedError(action.name, false, { cause: signal.reason }));
+    }
+    let actionId: string;
+    try {
+      actionId = this.#engine.send(action, {
+        timeoutMs: options.timeoutMs,
+        strategy: options.strategy,
+      }, now()).actionId;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const seq = ++this.#sendSeq;
+    const promise = new Promise<ActionResult>((resolve, reject) => {
+      const waiter: Waiter = { seq, action: action.name, resolve, reject };
+      if (signal !== undefined) {
+        const onAbort = (): void => {
+          if (this.#waiters.get(actionId) !== waiter) return;
+          this.#waiters.delete(actionId);
+          reject(new AbortedError(action.name, seq <= this.#flushedSeq, { cause: signal.reason }));
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        waiter.cleanup = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.#waiters.set(actionId, waiter);
+    });
+    this.#pump();
+    return promise;
+  }
+
+  /**
+   * Closes the session: gracefully (Logoff, wait for Goodbye) or at once
+   * (unsent bytes discarded). Pending actions fail as the engine decides.
+   *
+   * @param options `graceful`, the reason and error to report
+   */
+  close(options: { graceful?: boolean; reason?: CloseReason; error?: Error } = {}): void {
+    this.#engine.close(now(), options);
+    this.#pump();
+  }
+
+  #receive(chunk: Uint8Array): void {
+    this.#engine.receive(chunk, now());
+    this.#pump();
+  }
+
+  #transportClosed(error: Error | undefined): void {
+    this.#transport = undefined;
+    if (error === undefined) this.#engine.receiveEof(now());
+    else this.#engine.close(now(), { reason: "transportError", error });
+    this.#pump();
+  }
+
+  /** Drains the engine in the documented order; re-entrant calls just mark it dirty. */
+  #pump(): void {
+    if (this.#pumping) {
+      this.#dirty = true;
+      return;
+    }
+    this.#pumping = true;
+    const engine = this.#engine;
+    try {
+      do {
+        this.#dirty = false;
+        const t = this.#transport;
+        if (t !== undefined) {
+          while (this.#writable) {
+            const bytes = engine.pollTransmit();
+            if (bytes === undefined) break;
+            this.#flushedSeq = this.#sendSeq;
+            this.#writable = t.write(bytes);
+          }
+        }
+        for (let n = engine.poll(); n !== undefined; n = engine.poll()) {
+          if (n.type === "settled") {
+            const w = this.#waiters.get(n.actionId);
+            if (w === undefined) {
+              this.abandoned++;
+              continue;
+            }
+            this.#waiters.delete(n.actionId);
+            w.cleanup?.();
+            if (n.outcome.ok) w.resolve(n.outcome.result);
+            else w.reject(n.outcome.error as AmiError);
+          } else if (n.type === "state") {
+            if (n.state === "ready") this.#hooks.ready();
+            else if (n.state === "closed") this.#finish(n);
+          } else this.#hooks.drops(n);
+        }
+        for (let e = engine.pollEvent(); e !== undefined; e = engine.pollEvent()) {
+          this.#hooks.event(e);
+        }
+      } while (this.#dirty);
+    } finally {
+      this.#pumping = false;
+    }
+    this.#arm(engine.pollTimeout());
+  }
+
+  /** Keeps one timer: re-armed only when the deadline moves earlier; cleared when none. */
+  #arm(deadline: number | undefined): void {
+    if (deadline === undefined) {
+      if (this.#timer !== undefined) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        this.#armedAt = Infinity;
+      }
+      return;
+    }
+    if (this.#timer !== undefined && this.#armedAt <= deadline) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#armedAt = deadline;
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, Math.ceil(deadline - now())));
+  }
+
+  #finish(notice: StateNotice): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Nothing written for this session may reach another: drop the socket now.
+    const t = this.#transport;
+    this.#transport = undefined;
+    t?.destroy();
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#hooks.closed(notice);
+  }
+}

@@ -1,0 +1,380 @@
+/**
+ * Many servers at once: a {@link Cluster} holds N named nodes, each a
+ * {@link Client} with its own engine, ActionID space, queues and state; one
+ * merged event stream tagged by node; per-node state and health. Every
+ * connection attempt goes through one {@link ReconnectGate}, so reconnects
+ * are capped globally and per node and served in rotation.
+ *
+ * @module
+ */
+
+import type { ActionResult } from "../core/connection_types.ts";
+import { LocalProtocolError } from "../core/errors.ts";
+import type { AmiMessage } from "../core/message.ts";
+import type { ActionFields } from "../core/serializer.ts";
+import type { TransportConnector } from "../adapters/transport.ts";
+import {
+  type ActionOptions,
+  Client,
+  type ClientOptions,
+  type ClientState,
+  type ClientStats,
+  type StateChange,
+} from "./client.ts";
+import {
+  BoundedStream,
+  Dispatcher,
+  type EventFilter,
+  type EventHandler,
+  type EventStream,
+  type EventStreamOptions,
+} from "./_events.ts";
+import {
+  ReconnectGate,
+  type ReconnectGateOptions,
+  type ReconnectGateStats,
+} from "./reconnect_gate.ts";
+import { now } from "./_session.ts";
+import { getLogger } from "@logtape/logtape";
+
+/** One node's settings: anything of {@link ClientOptions}; unset ones come from `defaults`. */
+export type ClusterNodeOptions = Partial<Omit<ClientOptions, "node">>;
+
+/** Options of a {@link Cluster}. */
+export interface ClusterOptions {
+  /** The nodes by name (the name tags events and goes into ActionIDs). */
+  readonly nodes: Readonly<Record<string, ClusterNodeOptions>>;
+  /** Settings shared by every node (credentials, timeouts…). */
+  readonly defaults?: ClusterNodeOptions;
+  /** Caps on connection attempts across the cluster. */
+  readonly gate?: ReconnectGateOptions;
+}
+
+/** An event tagged with its node. */
+export interface ClusterEvent {
+  /** The node's name. */
+  readonly node: string;
+  /** The event. */
+  readonly event: AmiMessage;
+}
+
+/** One node's health. */
+export interface NodeHealth {
+  /** The node's name. */
+  readonly node: string;
+  /** Its state. */
+  readonly state: ClientState;
+  /** Since when (monotonic ms, as `performance.now()`). */
+  readonly since: number;
+  /** The last state change's reason, if any. */
+  readonly reason?: string;
+  /** The last error's message, if any. */
+  readonly lastError?: string;
+  /** Attempts made. */
+  readonly attempts: number;
+  /** Sessions that logged in. */
+  readonly sessions: number;
+  /** Actions pending now. */
+  readonly actionsPending: number;
+  /** Round-trip time of the last keepalive Ping, ms. */
+  readonly keepaliveRttMs: number | undefined;
+}
+
+interface NodeEntry {
+  readonly client: Client;
+  since: number;
+  reason?: string;
+  lastError?: string;
+}
+
+const logger = getLogger(["amikit", "cluster"]);
+
+/** N named Asterisk servers behind one object. */
+export class Cluster implements AsyncDisposable {
+  readonly #nodes = new Map<string, NodeEntry>();
+  readonly #gate: ReconnectGate;
+  readonly #grants = new Map<string, () => void>();
+  readonly #dispatcher: Dispatcher;
+  readonly #streams = new Set<BoundedStream<ClusterEvent>>();
+  readonly #stateListeners = new Set<(node: string, change: StateChange) => void>();
+  #gateTimer: ReturnType<typeof setTimeout> | undefined;
+  #gateAt = Infinity;
+  #listenerErrors = 0;
+  #closed = false;
+
+  /**
+   * Creates the nodes and starts connecting them in the background (through
+   * the gate). Prefer `createCluster`.
+   *
+   * @param options nodes, shared defaults, gate caps
+   * @param connector the runtime adapter
+   */
+  constructor(options: ClusterOptions, connector: TransportConnector) {
+    this.#gate = new ReconnectGate(options.gate);
+    this.#dispatcher = new Dispatcher((error) => {
+      this.#listenerErrors++;
+      logger.error("a cluster event listener failed: {error}", { error });
+    });
+    const sink: EventHandler = (event, node) => this.#dispatcher.dispatch(event, node);
+    const permit = {
+      acquire: (node: string, signal: AbortSignal) => this.#acquire(node, signal),
+      release: (node: string) => {
+        this.#gate.release(node);
+        this.#pumpGate();
+      },
+    };
+    for (const [name, nodeOptions] of Object.entries(options.nodes)) {
+      const merged = { ...options.defaults, ...nodeOptions, node: name } as ClientOptions;
+      if (merged.host === undefined || merged.username === undefined) {
+        throw new LocalProtocolError(`node ${name}: host and username are required`);
+      }
+      const client = new Client(merged, { connector, permit, sink });
+      const entry: NodeEntry = { client, since: now() };
+      client.onStateChange((change) => {
+        entry.since = now();
+        entry.reason = change.reason;
+        if (change.error !== undefined) entry.lastError = change.error.message;
+        for (const l of [...this.#stateListeners]) {
+          try {
+            l(name, change);
+          } catch (error) {
+            this.#listenerErrors++;
+            logger.error("a cluster state listener failed: {error}", { error });
+          }
+        }
+      });
+      this.#nodes.set(name, entry);
+    }
+    for (const entry of this.#nodes.values()) entry.client.startInBackground();
+  }
+
+  /** The node names, in the order given. */
+  get nodes(): readonly string[] {
+    return [...this.#nodes.keys()];
+  }
+
+  /**
+   * One node's client (for everything a {@link Client} offers).
+   *
+   * @param name the node's name
+   * @returns its client
+   * @throws {LocalProtocolError} for an unknown node
+   */
+  node(name: string): Client {
+    const entry = this.#nodes.get(name);
+    if (entry === undefined) throw new LocalProtocolError(`unknown node ${name}`);
+    return entry.client;
+  }
+
+  /**
+   * Sends an action to one node.
+   *
+   * @param node the node's name
+   * @param name the action
+   * @param fields its fields
+   * @param options deadline, signal, strategy, waiting for a connection
+   * @returns the result
+   * @throws the errors of {@link Client.action}; {@link LocalProtocolError} for an unknown node
+   */
+  action(
+    node: string,
+    name: string,
+    fields?: ActionFields,
+    options?: ActionOptions,
+  ): Promise<ActionResult> {
+    const entry = this.#nodes.get(node);
+    if (entry === undefined) return Promise.reject(new LocalProtocolError(`unknown node ${node}`));
+    return entry.client.action(name, fields, options);
+  }
+
+  /**
+   * Listens to the events of every node.
+   *
+   * @param filter an event name, `"*"`, or a predicate
+   * @param handler called with the event and its node's name
+   * @returns a function that removes the listener
+   */
+  on(filter: EventFilter, handler: EventHandler): () => void {
+    return this.#dispatcher.on(filter, handler);
+  }
+
+  /**
+   * The merged event stream of every node, tagged by node, with its own
+   * bounded buffer and drop counter.
+   *
+   * @param options filter, capacity, drop policy
+   * @returns the stream
+   */
+  events(options: EventStreamOptions = {}): EventStream<ClusterEvent> {
+    let off = (): void => {};
+    const stream: BoundedStream<ClusterEvent> = new BoundedStream<ClusterEvent>({
+      capacity: options.capacity,
+      policy: options.policy,
+      onClose: () => {
+        off();
+        this.#streams.delete(stream);
+      },
+    });
+    if (this.#closed) {
+      stream.close();
+      return stream;
+    }
+    this.#streams.add(stream);
+    off = this.#dispatcher.on(options.filter ?? "*", (event, node) => stream.push({ node, event }));
+    return stream;
+  }
+
+  /**
+   * Observes every node's state changes.
+   *
+   * @param listener called with the node's name and the change
+   * @returns a function that removes the listener
+   */
+  onStateChange(listener: (node: string, change: StateChange) => void): () => void {
+    this.#stateListeners.add(listener);
+    return () => this.#stateListeners.delete(listener);
+  }
+
+  /** One node's state. */
+  state(node: string): ClientState {
+    return this.node(node).state;
+  }
+
+  /** Every node's health, in node order. */
+  health(): NodeHealth[] {
+    const out: NodeHealth[] = [];
+    for (const [node, e] of this.#nodes) {
+      const s = e.client.stats();
+      out.push({
+        node,
+        state: s.state,
+        since: e.since,
+        reason: e.reason,
+        lastError: e.lastError,
+        attempts: s.attempts,
+        sessions: s.sessions,
+        actionsPending: s.session?.actionsPending ?? 0,
+        keepaliveRttMs: s.session?.keepaliveRttMs,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Waits until the given nodes (default all) are ready.
+   *
+   * @param options `nodes` to wait for, `timeoutMs` (rejects after it)
+   */
+  ready(options: { nodes?: readonly string[]; timeoutMs?: number } = {}): Promise<void> {
+    const names = options.nodes ?? this.nodes;
+    for (const n of names) this.node(n);
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const check = (): boolean => {
+        if (!names.every((n) => this.node(n).state === "ready")) return false;
+        off();
+        if (timer !== undefined) clearTimeout(timer);
+        resolve();
+        return true;
+      };
+      const off = this.onStateChange(() => check());
+      if (check()) return;
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          off();
+          const missing = names.filter((n) => this.node(n).state !== "ready");
+          reject(new LocalProtocolError(`nodes not ready in time: ${missing.join(", ")}`));
+        }, options.timeoutMs);
+      }
+    });
+  }
+
+  /** Every node's counters, the gate's, and the cluster's listener failures. */
+  stats(): { nodes: ClientStats[]; gate: ReconnectGateStats; listenerErrors: number } {
+    return {
+      nodes: [...this.#nodes.values()].map((e) => e.client.stats()),
+      gate: this.#gate.stats(),
+      listenerErrors: this.#listenerErrors,
+    };
+  }
+
+  /** Logs every node off gracefully and stops reconnecting. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#nodes.values()].map((e) => e.client.close()));
+    this.#stop();
+  }
+
+  /** Closes every node at once. */
+  destroy(): void {
+    this.#closed = true;
+    for (const e of this.#nodes.values()) e.client.destroy();
+    this.#stop();
+  }
+
+  /** `await using cluster = createCluster(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #stop(): void {
+    if (this.#gateTimer !== undefined) clearTimeout(this.#gateTimer);
+    this.#gateTimer = undefined;
+    for (const s of [...this.#streams]) s.close();
+  }
+
+  #acquire(node: string, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal.aborted || this.#closed) return reject(signal.reason);
+      const onAbort = (): void => {
+        this.#grants.delete(node);
+        this.#gate.cancel(node);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#grants.set(node, () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+      this.#gate.request(node);
+      this.#pumpGate();
+    });
+  }
+
+  /** Grants what the gate allows, then re-arms the gate's one timer. */
+  #pumpGate(): void {
+    const t = now();
+    for (const node of this.#gate.poll(t)) {
+      const grant = this.#grants.get(node);
+      this.#grants.delete(node);
+      if (grant !== undefined) grant();
+      else this.#gate.release(node);
+    }
+    const next = this.#closed ? undefined : this.#gate.pollTimeout(t);
+    if (next === undefined) {
+      if (this.#gateTimer !== undefined) clearTimeout(this.#gateTimer);
+      this.#gateTimer = undefined;
+      this.#gateAt = Infinity;
+      return;
+    }
+    if (this.#gateTimer !== undefined && this.#gateAt <= next) return;
+    if (this.#gateTimer !== undefined) clearTimeout(this.#gateTimer);
+    this.#gateAt = next;
+    this.#gateTimer = setTimeout(() => {
+      this.#gateTimer = undefined;
+      this.#gateAt = Infinity;
+      this.#pumpGate();
+    }, Math.max(1, Math.ceil(next - now())));
+  }
+}
+
+/**
+ * Creates a cluster with the given transport; nodes connect in the background.
+ *
+ * @param connector the runtime adapter
+ * @param options nodes, shared defaults, gate caps
+ * @returns the cluster
+ */
+export function createClusterWith(connector: TransportConnector, options: ClusterOptions): Cluster {
+  return new Cluster(options, connector);
+}

@@ -1,0 +1,182 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { ReconnectGate } from "../client/reconnect_gate.ts";
+
+/** Runs a gate with every node always wanting to reconnect, on a simulated clock. */
+function run(options: {
+  nodes: number;
+  intervalMs: number;
+  maxPerInterval: number;
+  maxPerNodePerInterval: number;
+  maxConcurrent: number;
+  attemptMs: number;
+  until: number;
+}) {
+  const gate = new ReconnectGate(options);
+  const names = Array.from({ length: options.nodes }, (_, i) => `n${i}`);
+  for (const n of names) gate.request(n);
+  const grants: Array<{ node: string; at: number }> = [];
+  const releases: Array<{ node: string; at: number }> = [];
+  let now = 0;
+  let polls = 0;
+  while (now <= options.until) {
+    // Release attempts that have finished, then re-request (the node is still dead).
+    releases.sort((a, b) => a.at - b.at);
+    while (releases.length > 0 && releases[0].at <= now) {
+      const r = releases.shift()!;
+      gate.release(r.node);
+      gate.request(r.node);
+    }
+    for (const node of gate.poll(now)) {
+      grants.push({ node, at: now });
+      releases.push({ node, at: now + options.attemptMs });
+    }
+    polls++;
+    const next = [gate.pollTimeout(now), ...releases.map((r) => r.at)].filter((x) =>
+      x !== undefined
+    ) as number[];
+    if (next.length === 0) break;
+    const t = Math.min(...next);
+    assert.ok(t >= now, "time never goes backwards");
+    now = Math.max(t, now + 1);
+  }
+  return { gate, names, grants, polls };
+}
+
+describe("reconnect gate (simulated clock)", () => {
+  test("caps: global and per node within any window, and concurrency", () => {
+    const o = {
+      nodes: 300,
+      intervalMs: 1_000,
+      maxPerInterval: 10,
+      maxPerNodePerInterval: 1,
+      maxConcurrent: 8,
+      attemptMs: 50,
+      until: 60_000,
+    };
+    const { grants } = run(o);
+    assert.ok(grants.length > 100);
+    for (let i = 0; i < grants.length; i++) {
+      const inWindow = grants.filter((g) =>
+        g.at > grants[i].at - o.intervalMs && g.at <= grants[i].at
+      );
+      assert.ok(inWindow.length <= o.maxPerInterval, `global cap broken at ${grants[i].at}`);
+      const mine = inWindow.filter((g) => g.node === grants[i].node);
+      assert.ok(
+        mine.length <= o.maxPerNodePerInterval,
+        `per-node cap broken for ${grants[i].node}`,
+      );
+    }
+  });
+
+  test("fairness: every node gets its turn within ceil(N / cap) intervals, in rotation", () => {
+    const o = {
+      nodes: 250,
+      intervalMs: 1_000,
+      maxPerInterval: 20,
+      maxPerNodePerInterval: 1,
+      maxConcurrent: 1_000,
+      attemptMs: 10,
+      until: 40_000,
+    };
+    const { grants, names } = run(o);
+    const rounds = Math.ceil(o.nodes / o.maxPerInterval); // 13
+    const bound = rounds * o.intervalMs;
+    for (const n of names) {
+      const times = grants.filter((g) => g.node === n).map((g) => g.at);
+      assert.ok(times.length > 0, `${n} never granted`);
+      assert.ok(times[0] <= bound, `${n} first granted at ${times[0]} > ${bound}`);
+      for (let i = 1; i < times.length; i++) {
+        assert.ok(times[i] - times[i - 1] <= bound + o.intervalMs, `${n} starved`);
+      }
+    }
+    // The first N grants visit every node exactly once (a rotating cursor).
+    assert.equal(new Set(grants.slice(0, o.nodes).map((g) => g.node)).size, o.nodes);
+  });
+
+  test("a live node asking once is served within a bounded number of rounds despite 200 dead ones", () => {
+    const gate = new ReconnectGate({ intervalMs: 1_000, maxPerInterval: 5, maxConcurrent: 100 });
+    for (let i = 0; i < 200; i++) gate.request(`dead${i}`);
+    let now = 0;
+    let servedAt: number | undefined;
+    for (let round = 0; round < 100 && servedAt === undefined; round++) {
+      if (round === 3) gate.request("live");
+      for (const n of gate.poll(now)) {
+        if (n === "live") servedAt = round;
+        else {
+          gate.release(n);
+          gate.request(n);
+        }
+      }
+      now = gate.pollTimeout(now) ?? now + 1_000;
+    }
+    assert.ok(
+      servedAt !== undefined && servedAt <= 3 + Math.ceil(201 / 5),
+      `served at ${servedAt}`,
+    );
+  });
+
+  test("pollTimeout: undefined when idle or blocked on concurrency, else the next free slot", () => {
+    const gate = new ReconnectGate({ intervalMs: 1_000, maxPerInterval: 2, maxConcurrent: 2 });
+    assert.equal(gate.pollTimeout(0), undefined);
+    gate.request("a");
+    gate.request("b");
+    gate.request("c");
+    assert.equal(gate.pollTimeout(0), 0);
+    assert.deepEqual(gate.poll(0), ["a", "b"]);
+    assert.equal(gate.pollTimeout(0), undefined); // concurrency full: only release unblocks
+    gate.release("a");
+    assert.equal(gate.pollTimeout(10), 1_000); // global window full until the first grant expires
+    assert.deepEqual(gate.poll(999), []);
+    assert.deepEqual(gate.poll(1_000), ["c"]);
+    gate.cancel("c");
+    gate.remove("b");
+    assert.equal(gate.stats().waiting, 0);
+    assert.equal(gate.pollTimeout(2_000), undefined);
+  });
+
+  test("property: any request/release/poll sequence respects the caps", () => {
+    fc.assert(fc.property(
+      fc.array(
+        fc.tuple(fc.constantFrom("req", "rel", "poll", "tick"), fc.integer({ min: 0, max: 9 })),
+        {
+          maxLength: 300,
+        },
+      ),
+      (ops) => {
+        const gate = new ReconnectGate({
+          intervalMs: 100,
+          maxPerInterval: 3,
+          maxPerNodePerInterval: 1,
+          maxConcurrent: 4,
+        });
+        let now = 0;
+        const grants: Array<[string, number]> = [];
+        const active = new Set<string>();
+        for (const [op, k] of ops) {
+          const n = `n${k}`;
+          if (op === "req") gate.request(n);
+          else if (op === "rel") {
+            gate.release(n);
+            active.delete(n);
+          } else if (op === "tick") now += k * 7;
+          else {
+            for (const g of gate.poll(now)) {
+              if (active.has(g)) return false; // granted twice without release
+              active.add(g);
+              grants.push([g, now]);
+            }
+            if (active.size > 4) return false;
+          }
+        }
+        for (const [g, t] of grants) {
+          const w = grants.filter(([, u]) => u > t - 100 && u <= t);
+          if (w.length > 3) return false;
+          if (w.filter(([h]) => h === g).length > 1) return false;
+        }
+        return true;
+      },
+    ));
+  });
+});
