@@ -266,16 +266,16 @@ export class SimCall {
       this.#chanEvent("VarSet", "dialplan", this.one, [["Variable", k], ["Value", v]]);
     }
     const hasCid = req.callerIdNum !== undefined || req.callerIdName !== undefined;
+    const num = req.callerIdNum ?? "";
+    const name = req.callerIdName ?? "";
     if (hasCid) {
-      for (const c of [this.one, this.two]) {
-        c.callerIdNum = req.callerIdNum ?? "";
-        c.callerIdName = req.callerIdName ?? "";
-      }
+      this.one.callerIdNum = num;
+      this.one.callerIdName = name;
       this.#chanEvent("NewCallerid", "call", this.one, [
         ["CID-CallingPres", "0 (Presentation Allowed, Not Screened)"],
       ]);
-      this.one.connectedNum = this.two.connectedNum = this.one.callerIdNum;
-      this.one.connectedName = this.two.connectedName = this.one.callerIdName;
+      this.one.connectedNum = num;
+      this.one.connectedName = name;
       this.#chanEvent("NewConnectedLine", "call", this.one);
     }
     for (const [k, v] of req.variables) {
@@ -283,6 +283,8 @@ export class SimCall {
       this.#chanEvent("VarSet", "dialplan", this.two, [["Variable", k], ["Value", v]]);
     }
     if (hasCid) {
+      this.two.callerIdNum = this.two.connectedNum = num;
+      this.two.callerIdName = this.two.connectedName = name;
       this.#chanEvent("NewCallerid", "call", this.two, [
         ["CID-CallingPres", "0 (Presentation Allowed, Not Screened)"],
       ]);
