@@ -510,7 +510,8 @@ export class Client implements AsyncDisposable {
   #lost(session: Session, notice: StateNotice): void {
     if (this.#session === session) this.#session = undefined;
     if (this.#state === "closing" || this.#state === "closed") return;
-    if (this.#backoff === undefined) {
+    // No backoff, or the user's own Logoff: the end, no reconnect.
+    if (this.#backoff === undefined || notice.reason === "loggedOff") {
       this.#finishClose({ reason: notice.reason, error: notice.error });
       return;
     }
