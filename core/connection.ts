@@ -419,7 +419,8 @@ export class AmiConnection {
    * @returns the handle with the assigned ActionID
    * @throws {LocalProtocolError} when not `ready`, `maxInFlight` actions are
    *   pending, the write buffer would pass its cap, the action carries an
-   *   ActionID or is Login/Challenge, or it is invalid (CR/LF, bad key…);
+   *   ActionID or is Login/Challenge, `timeoutMs` is not positive, or the
+   *   action is invalid (CR/LF, bad key…);
    *   nothing is queued then
    */
   send(action: Action, options: SendOptions | undefined, now: number): ActionHandle {
@@ -441,6 +442,10 @@ export class AmiConnection {
     let kind = STRATEGY_KIND[options?.strategy ?? "auto"];
     if (kind === undefined) {
       throw new LocalProtocolError(`unknown completion strategy ${String(options?.strategy)}`);
+    }
+    const custom = options?.timeoutMs;
+    if (custom !== undefined && !(typeof custom === "number" && custom > 0)) {
+      throw new LocalProtocolError(`timeoutMs must be a positive number (Infinity: no deadline)`);
     }
     const id = this.#idPrefix + (this.#counter + 1);
     const bytes = encoder.encode(

@@ -103,8 +103,17 @@ describe("send misuse is a LocalProtocolError and queues nothing", () => {
       () => h.conn.send({ name: "Ping" }, { strategy: "bogus" as any }, 0),
       LocalProtocolError,
     );
+    for (const timeoutMs of [0, -1, NaN]) {
+      assert.throws(() => h.conn.send({ name: "Ping" }, { timeoutMs }, 0), LocalProtocolError);
+    }
     assert.equal(h.conn.stats().writeBufferBytes, 0);
+    assert.equal(h.conn.stats().actionsPending, 0);
+    const forever = h.send("Ping", undefined, { timeoutMs: Infinity });
+    assert.equal(h.conn.pollTimeout(), undefined, "Infinity: no deadline");
     h.conn.close(0);
+    h.drain();
+    const lost = h.settled.get(forever);
+    assert.ok(lost && !lost.outcome.ok && lost.outcome.error instanceof ConnectionLostError);
     assert.throws(() => h.conn.send({ name: "Ping" }, undefined, 0), LocalProtocolError);
   });
 });
