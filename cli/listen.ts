@@ -1,0 +1,232 @@
+/**
+ * `amikit listen`: connects to one or more nodes (a cluster, so reconnects
+ * are capped and served fairly), writes each matching event as one JSON line
+ * to stdout (bounded, non-blocking), serves metrics on demand, and logs off
+ * on SIGINT/SIGTERM.
+ *
+ * Startup: every node must log in once. A refused login exits 1 with the
+ * node and the server's message; an unreachable node exits 1 when it is the
+ * only one, and is retried in the background when there are several. After
+ * that, lost connections reconnect as the client does.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { AuthError } from "../core/errors.ts";
+import type { AmiMessage } from "../core/message.ts";
+import { renderMetrics } from "../core/prometheus.ts";
+import { type Cluster, createCluster } from "../mod.ts";
+import {
+  type HeaderFilter,
+  type ListenCommand,
+  type NodeSpec,
+  parseHostPort,
+  promptSecret,
+  resolveNodes,
+  stdinIsTerminal,
+} from "./_args.ts";
+import { CLIENT_STATES, MetricsTracker } from "./_metrics.ts";
+import { EXIT, exitAfterFlush, onTerminate } from "./_process.ts";
+import { JsonOutput } from "./json_out.ts";
+import { configureLogging } from "./log_sink.ts";
+import { type MetricsServer, startMetricsServer } from "./metrics_server.ts";
+import type { Redactor } from "./redact.ts";
+
+const logger = getLogger(["amikit", "cli", "listen"]);
+
+/**
+ * Builds the event predicate of `--event` and `--header` filters.
+ *
+ * @param events event names (case-insensitive, `*` wildcard); empty keeps all
+ * @param headers header filters, all of which must match
+ * @returns the predicate
+ */
+export function eventPredicate(
+  events: readonly string[],
+  headers: readonly HeaderFilter[],
+): (event: AmiMessage) => boolean {
+  const exact = new Set<string>();
+  const patterns: RegExp[] = [];
+  for (const e of events) {
+    if (e.includes("*")) {
+      const re = e.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
+      patterns.push(new RegExp(`^${re}$`, "i"));
+    } else exact.add(e.toLowerCase());
+  }
+  const byName = events.length === 0
+    ? () => true
+    : (name: string) => exact.has(name.toLowerCase()) || patterns.some((p) => p.test(name));
+  return (event) => {
+    if (!byName(event.name)) return false;
+    for (const h of headers) {
+      const values = event.getAll(h.key);
+      const ok = typeof h.match === "string"
+        ? values.includes(h.match)
+        : values.some((v) => (h.match as RegExp).test(v));
+      if (!ok) return false;
+    }
+    return true;
+  };
+}
+
+/**
+ * Runs `amikit listen` until a signal; never returns normally.
+ *
+ * @param cmd the parsed command
+ * @param redactor the process's redactor
+ * @returns never: the process exits
+ */
+export async function runListen(cmd: ListenCommand, redactor: Redactor): Promise<never> {
+  const sink = await configureLogging({
+    level: cmd.logLevel,
+    format: cmd.logFormat,
+    redactor,
+  });
+  const nodes: NodeSpec[] = await resolveNodes(cmd, {
+    redactor,
+    warn: (m) => logger.warn(m),
+    prompt: stdinIsTerminal() ? promptSecret : undefined,
+  });
+
+  let shuttingDown = false;
+  const out = new JsonOutput({
+    redactor,
+    onDrops: (since, total, buffered) =>
+      logger.warn(
+        "stdout slow: {since} event lines dropped since the last report ({total} in total; {buffered} characters buffered)",
+        { since, total, buffered },
+      ),
+    onError: (error) => {
+      // stdout closed (e.g. piped into `head`): stop as on a signal.
+      logger.info("stdout closed ({error}); logging off", { error: redactor.errorText(error) });
+      void shutdown(EXIT.ok);
+    },
+  });
+
+  const mask = cmd.eventMask;
+  const cluster: Cluster = createCluster({
+    nodes: Object.fromEntries(nodes.map((n) => [n.name, {
+      host: n.host,
+      port: n.port,
+      username: n.username,
+      secret: n.secret,
+      auth: n.auth,
+    }])),
+    defaults: { events: mask === "on" ? true : mask === "off" ? false : mask },
+  });
+  const wanted = eventPredicate(cmd.events, cmd.headers);
+  cluster.on(wanted, (event, node) => {
+    out.event(node, event);
+  });
+
+  const tracker = new MetricsTracker();
+  let metrics: MetricsServer | undefined;
+
+  async function shutdown(code: number): Promise<never> {
+    if (shuttingDown) return new Promise<never>(() => {});
+    shuttingDown = true;
+    const closing = cluster.close();
+    const bounded = await Promise.race([
+      closing.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 3_000)),
+    ]);
+    if (!bounded) {
+      logger.warn("logoff did not complete in 3 s; closing at once");
+      cluster.destroy();
+    }
+    await metrics?.close();
+    await out.flush(2_000);
+    const s = out.stats();
+    logger.info("stopped: {lines} event lines written, {dropped} dropped", {
+      lines: s.lines,
+      dropped: s.dropped,
+    });
+    return exitAfterFlush(code, sink);
+  }
+
+  onTerminate((signal) => {
+    logger.info("{signal}: logging off", { signal });
+    void shutdown(EXIT.ok);
+  });
+
+  // Startup: wait for each node's first outcome.
+  const first = await firstOutcomes(cluster, nodes);
+  const failed = [...first].filter(([, r]) => r !== "ready");
+  for (const [name, error] of failed) {
+    const n = nodes.find((x) => x.name === name)!;
+    const what = error instanceof AuthError
+      ? `login refused for ${n.username} on node ${name} (${n.host}:${n.port})`
+      : `cannot connect to node ${name} (${n.host}:${n.port})`;
+    logger.error("{what}: {error}", { what, error: redactor.errorText(error) });
+  }
+  const authFailed = failed.some(([, r]) => r instanceof AuthError);
+  if (authFailed || failed.length === nodes.length) {
+    cluster.destroy();
+    await out.flush(500);
+    return exitAfterFlush(EXIT.failed, sink);
+  }
+
+  if (cmd.metrics !== undefined) {
+    const address = parseHostPort(cmd.metrics, "listen");
+    try {
+      metrics = await startMetricsServer(address, {
+        metrics: () =>
+          renderMetrics({
+            nodes: Object.fromEntries(
+              cluster.stats().nodes.map((s) => [s.node, tracker.sample(s)]),
+            ),
+            logRecordsDropped: sink.stats().dropped,
+            outputLinesDropped: out.stats().dropped,
+          }, { states: CLIENT_STATES }),
+        health: () => {
+          const health = cluster.health();
+          return {
+            ok: health.every((h) => h.state === "ready"),
+            detail: Object.fromEntries(health.map((h) => [h.node, h.state])),
+          };
+        },
+      });
+      logger.info("metrics at http://{host}:{port}/metrics", {
+        host: address.host,
+        port: metrics.port,
+      });
+    } catch (error) {
+      logger.error("cannot serve metrics on {address}: {error}", {
+        address: cmd.metrics,
+        error: redactor.errorText(error),
+      });
+      return shutdown(EXIT.failed);
+    }
+  }
+  logger.info("listening to {count} node(s): {names}", {
+    count: nodes.length,
+    names: nodes.map((n) => n.name).join(", "),
+  });
+  // Everything else happens in callbacks; the process stays alive on its sockets.
+  return new Promise<never>(() => {});
+}
+
+/** Resolves with each node's first outcome: `"ready"` or the error of its first failed attempt. */
+function firstOutcomes(
+  cluster: Cluster,
+  nodes: readonly NodeSpec[],
+): Promise<Map<string, "ready" | Error>> {
+  return new Promise((resolve) => {
+    const outcome = new Map<string, "ready" | Error>();
+    const done = (): boolean => {
+      if (outcome.size < nodes.length) return false;
+      off();
+      resolve(outcome);
+      return true;
+    };
+    const off = cluster.onStateChange((node, change) => {
+      if (outcome.has(node)) return;
+      if (change.state === "ready") outcome.set(node, "ready");
+      else if (change.error !== undefined) outcome.set(node, change.error);
+      done();
+    });
+    for (const n of nodes) if (cluster.state(n.name) === "ready") outcome.set(n.name, "ready");
+    done();
+  });
+}
