@@ -25,6 +25,8 @@ export class AmiError extends Error {
   readonly code: AmiErrorCode;
 
   /**
+   * Creates the error.
+   *
    * @param code the stable code
    * @param message a human-readable description; never contains a secret
    * @param options `cause`, the underlying error, if any
@@ -38,7 +40,11 @@ export class AmiError extends Error {
 
 /** The caller misused the API (an invalid action, a full queue): nothing was written. */
 export class LocalProtocolError extends AmiError {
-  /** @param message what was wrong, naming the offending key but never a secret value */
+  /**
+   * Creates the error.
+   *
+   * @param message what was wrong, naming the offending key but never a secret value
+   */
   constructor(message: string, options?: { cause?: unknown }) {
     super("ERR_LOCAL_PROTOCOL", message, options);
   }
@@ -56,7 +62,11 @@ export class RemoteProtocolError extends AmiError {
   /** By how much the input went over the limit (at least). */
   readonly excess?: number;
 
-  /** @param message what the peer did wrong */
+  /**
+   * Creates the error.
+   *
+   * @param message what the peer did wrong
+   */
   constructor(
     message: string,
     options?: { cause?: unknown; bound?: ParserBound; limit?: number; excess?: number },
@@ -78,6 +88,8 @@ export class ActionError extends AmiError {
   readonly response: unknown;
 
   /**
+   * Creates the error.
+   *
    * @param action the action's name
    * @param serverMessage the server's text
    * @param response the failing message
@@ -100,6 +112,8 @@ export class ActionTimeoutError extends AmiError {
   readonly written: boolean;
 
   /**
+   * Creates the error.
+   *
    * @param action the action's name
    * @param timeoutMs the deadline in milliseconds
    * @param written whether the bytes had been written
@@ -126,6 +140,8 @@ export class ConnectionLostError extends AmiError {
   readonly reason: string;
 
   /**
+   * Creates the error.
+   *
    * @param action the action's name
    * @param written whether its bytes had been handed to the transport
    * @param reason the close reason
@@ -152,7 +168,12 @@ export class ConnectError extends AmiError {
   /** What went wrong. */
   readonly reason: ConnectFailure;
 
-  /** @param reason what went wrong @param message details */
+  /**
+   * Creates the error.
+   *
+   * @param reason what went wrong
+   * @param message details
+   */
   constructor(reason: ConnectFailure, message: string, options?: { cause?: unknown }) {
     super("ERR_CONNECT", message, options);
     this.reason = reason;
@@ -161,7 +182,11 @@ export class ConnectError extends AmiError {
 
 /** The server refused the credentials. */
 export class AuthError extends AmiError {
-  /** @param message the server's text (never the secret) */
+  /**
+   * Creates the error.
+   *
+   * @param message the server's text (never the secret)
+   */
   constructor(message: string, options?: { cause?: unknown }) {
     super("ERR_AUTH", message, options);
   }
@@ -172,7 +197,12 @@ export class AbortedError extends AmiError {
   /** Whether the action had been written before it was aborted. */
   readonly written: boolean;
 
-  /** @param action the action's name @param written whether it had been written */
+  /**
+   * Creates the error.
+   *
+   * @param action the action's name
+   * @param written whether it had been written
+   */
   constructor(action: string, written: boolean, options?: { cause?: unknown }) {
     super("ERR_ABORTED", `${action} aborted${written ? " after it was written" : ""}`, options);
     this.written = written;

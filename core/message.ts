@@ -30,6 +30,8 @@ export class AmiMessage {
   readonly body: readonly string[];
 
   /**
+   * Creates a message.
+   *
    * @param headers the headers, in order
    * @param body non-header lines (see {@link AmiMessage.body})
    */

@@ -17,7 +17,7 @@ export interface Banner {
   readonly type: "banner";
   /** The whole line, without its line ending. */
   readonly line: string;
-  /** The AMI protocol version after the last `/` (`"13.0.0"`), or `""`. */
+  /** The AMI protocol version after the `/` (`"13.0.0"`). */
   readonly protocolVersion: string;
 }
 
@@ -78,7 +78,11 @@ export class AmiParser {
   #followsDone = false; // saw --END COMMAND--; the next empty line ends the message
   #error: RemoteProtocolError | undefined;
 
-  /** @param options bounds and whether to expect a banner */
+  /**
+   * Creates a parser.
+   *
+   * @param options bounds and whether to expect a banner
+   */
   constructor(options: ParserOptions = {}) {
     this.#maxLine = options.maxLineBytes ?? DEFAULT_PARSER_LIMITS.maxLineBytes;
     this.#maxMessage = options.maxMessageBytes ?? DEFAULT_PARSER_LIMITS.maxMessageBytes;
@@ -264,16 +268,19 @@ function endsWithEndCommand(buf: Uint8Array, start: number, end: number): boolea
   return true;
 }
 
+/** `Name/version`: a product name, a slash, a version with no spaces (`Asterisk Call Manager/13.0.0`). */
+const BANNER = /^[A-Za-z][\w .-]*\/(\d[\w.-]*)$/;
+
 function parseBanner(line: string): Banner {
-  const slash = line.lastIndexOf("/");
-  if (slash < 0 || line.includes(":")) {
+  const m = BANNER.exec(line);
+  if (!m) {
     throw new RemoteProtocolError(
       `expected an AMI banner such as "Asterisk Call Manager/13.0.0", got ${
         JSON.stringify(line.slice(0, 80))
       }`,
     );
   }
-  return { type: "banner", line, protocolVersion: line.slice(slash + 1) };
+  return { type: "banner", line, protocolVersion: m[1] };
 }
 
 /** Turns the decoded text of one message (without its final empty line) into a message. */

@@ -237,6 +237,14 @@ describe("parser: tolerance", () => {
 
   test("a banner that is not AMI's is a RemoteProtocolError", () => {
     assert.throws(() => parseWhole(bytes("SSH-2.0-OpenSSH_9.6\r\n")), RemoteProtocolError);
+    assert.throws(() => parseWhole(bytes("HTTP/1.1 400 Bad Request\r\n")), RemoteProtocolError);
+    assert.throws(() => parseWhole(bytes("Asterisk Call Manager/\r\n")), RemoteProtocolError);
+    const [ok] = parseWhole(bytes("Asterisk Call Manager/2.10.4\r\n"));
+    assert.deepEqual(ok, {
+      type: "banner",
+      line: "Asterisk Call Manager/2.10.4",
+      protocolVersion: "2.10.4",
+    });
     assert.throws(() => parseWhole(bytes("Response: Success\r\n\r\n")), RemoteProtocolError);
   });
 });
