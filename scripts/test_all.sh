@@ -28,7 +28,7 @@ check "core purity" "$BIN/deno" run --allow-read scripts/check_core_purity.ts
 check "deno lint" "$BIN/deno" lint
 check "deno fmt --check" "$BIN/deno" fmt --check
 check "deno check" "$BIN/deno" check mod.ts core/ adapters/ client/ testing/ cli/ tests/ scripts/
-check "deno doc --lint" "$BIN/deno" doc --lint $(node -e 'const d=require("./deno.json");console.log(Object.values(d.exports).join(" "))')
+check "deno doc --lint" "$BIN/deno" doc -q --lint $(node -e 'const d=require("./deno.json");console.log(Object.values(d.exports).join(" "))')
 check "deno publish --dry-run" "$BIN/deno" publish --dry-run --allow-dirty
 check "npm build (tsc)" "$BIN/deno" run -A scripts/build_npm.ts
 
