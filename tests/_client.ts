@@ -8,6 +8,7 @@
 import * as net from "node:net";
 import { AmiSimulator, type SimulatorOptions } from "../testing/mod.ts";
 import type { ClientOptions } from "../client/mod.ts";
+import type { TransportConnector } from "../adapters/transport.ts";
 
 /** Starts a simulator, runs `fn`, always stops it. */
 export async function withSim<T>(
@@ -67,4 +68,48 @@ export async function until(predicate: () => boolean, ms: number, what: string):
 /** Waits `ms`. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** What a recording connector saw on one transport. */
+export interface RecordedTransport {
+  /** Bytes passed on to the socket, decoded. */
+  written: string;
+  /** Bytes the client handed over while blocked (never passed on). */
+  held: string;
+  /** While true, writes are held and `write` returns `false` (a socket that stopped taking bytes). */
+  blocked: boolean;
+}
+
+/**
+ * Wraps a connector and records every transport's writes; a blocked
+ * transport holds what it is given (as a full kernel buffer would).
+ */
+export function recordingConnector(
+  inner: TransportConnector,
+): { connector: TransportConnector; transports: RecordedTransport[] } {
+  const transports: RecordedTransport[] = [];
+  const decoder = new TextDecoder();
+  const connector: TransportConnector = async (options, handlers) => {
+    const t = await inner(options, handlers);
+    const rec: RecordedTransport = { written: "", held: "", blocked: false };
+    transports.push(rec);
+    return {
+      write(bytes) {
+        if (rec.blocked) {
+          rec.held += decoder.decode(bytes);
+          return false;
+        }
+        rec.written += decoder.decode(bytes);
+        return t.write(bytes);
+      },
+      end: () => t.end(),
+      destroy: () => t.destroy(),
+    };
+  };
+  return { connector, transports };
+}
+
+/** The ActionIDs in the written text. */
+export function actionIds(text: string): string[] {
+  return [...text.matchAll(/^ActionID: (.*)\r$/gm)].map((m) => m[1]);
 }
