@@ -72,7 +72,7 @@ export function createStderrSink(options: StderrSinkOptions = {}): StderrSink {
   const redactor = options.redactor ?? new Redactor();
   const format = options.format === "json"
     ? getJsonLinesFormatter()
-    : getTextFormatter({ timestamp: "rfc3339" });
+    : getTextFormatter({ timestamp: "rfc3339", value: "bare" });
   const writer = new BoundedWriter(options.write ?? stdioWriter("stderr"), {
     maxBufferedChars: options.maxBufferedChars ?? 256 * 1024,
   });

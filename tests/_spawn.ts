@@ -7,6 +7,7 @@
  */
 
 import { type ChildProcess, spawn, type StdioOptions } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The runtime the tests run on. */
@@ -91,7 +92,8 @@ export function startScript(
 ): { child: ChildProcess; done: Promise<RunResult>; stdout: () => string; stderr: () => string } {
   const [cmd, pre] = scriptCommand(path);
   const stdio: StdioOptions = [options.stdin ?? "ignore", "pipe", "pipe"];
-  const child = spawn(cmd, [...pre, ...args], { stdio, env: baseEnv(options.env) });
+  const cwd = fileURLToPath(new URL("../", import.meta.url));
+  const child = spawn(cmd, [...pre, ...args], { stdio, env: baseEnv(options.env), cwd });
   let out = "";
   let err = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -142,5 +144,25 @@ export async function waitFor(
   while (!predicate()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * CPU time (user + system) a process has used, in ms, from `/proc` (Linux);
+ * `undefined` where `/proc` is not available.
+ *
+ * @param pid the process id
+ * @returns milliseconds of CPU time, or `undefined`
+ */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may contain spaces) in parentheses.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const utime = Number(rest[11]);
+    const stime = Number(rest[12]);
+    return ((utime + stime) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
   }
 }

@@ -1,0 +1,150 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { AmiSimulator } from "../testing/mod.ts";
+import { processCpuMs, RUNTIME, startScript, waitFor } from "./_spawn.ts";
+
+const SECRET = "Listen-S3cret-6d1f";
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Line {
+  node: string;
+  event: string;
+  headers: [string, string][];
+}
+
+function lines(stdout: string): Line[] {
+  return stdout.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+}
+
+describe(`amikit listen (${RUNTIME})`, () => {
+  let sim: AmiSimulator;
+  before(async () => {
+    sim = await AmiSimulator.start({
+      port: 0,
+      users: [{ username: "admin", secret: SECRET, read: "all", write: "all" }],
+      loginFailureDelayMs: 50,
+    });
+  });
+  after(async () => {
+    await sim.stop();
+  });
+
+  function listen(args: string[], env: Record<string, string> = { AMI_SECRET: SECRET }) {
+    return startScript("cli/main", [
+      "listen",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(sim.port),
+      "-u",
+      "admin",
+      "--name",
+      "pbx1",
+      ...args,
+    ], { env, timeoutMs: 30_000 });
+  }
+
+  test("events as JSON lines with filters; metrics over HTTP; idle uses no CPU; SIGINT logs off, exit 0; no secret anywhere", async () => {
+    const run = listen([
+      "-e",
+      "Test*,Hangup",
+      "-H",
+      "Channel~^PJSIP/",
+      "--metrics",
+      "127.0.0.1:0",
+      "--log-level",
+      "debug",
+    ]);
+    await waitFor(() => /listening to 1 node/.test(run.stderr()), 15_000, "listen to start");
+    const port = Number(/metrics at http:\/\/[^:]+:(\d+)\/metrics/.exec(run.stderr())?.[1]);
+    assert.ok(port > 0, run.stderr());
+
+    // Idle: no events, no actions (keepalive is 20 s away). CPU time over 3 s.
+    const pid = run.child.pid!;
+    const cpu0 = processCpuMs(pid);
+    await sleep(3_000);
+    const cpu1 = processCpuMs(pid);
+    if (cpu0 !== undefined && cpu1 !== undefined) {
+      console.log(`idle amikit listen (${RUNTIME}): ${cpu1 - cpu0} ms CPU in 3 s`);
+      assert.ok(cpu1 - cpu0 <= 60, `idle listener used ${cpu1 - cpu0} ms CPU in 3 s`);
+    }
+
+    sim.emit([["Event", "TestEvent"], ["Channel", "PJSIP/100-00000001"], ["Variable", "a=1"], [
+      "Variable",
+      "b=2",
+    ]]);
+    sim.emit([["Event", "TestEvent"], ["Channel", "Local/100@default-00000001;1"]]); // header filter
+    sim.emit([["Event", "Newchannel"], ["Channel", "PJSIP/100-00000002"]]); // name filter
+    sim.emit([["Event", "Hangup"], ["Channel", "PJSIP/100-00000003"], ["Cause", "16"]]);
+    await waitFor(() => lines(run.stdout()).length >= 2, 5_000, "two event lines");
+    await sleep(100);
+    const got = lines(run.stdout());
+    assert.equal(got.length, 2, run.stdout());
+    assert.deepEqual(got[0], {
+      node: "pbx1",
+      event: "TestEvent",
+      headers: [["Event", "TestEvent"], ["Channel", "PJSIP/100-00000001"], ["Variable", "a=1"], [
+        "Variable",
+        "b=2",
+      ]],
+    });
+    assert.equal(got[1].event, "Hangup");
+
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    const text = await res.text();
+    assert.equal(res.status, 200);
+    assert.match(text, /^amikit_connection_state\{node="pbx1",state="ready"\} 1$/m);
+    const delivered = Number(
+      /^amikit_events_delivered_total\{node="pbx1"\} (\d+)$/m.exec(text)?.[1],
+    );
+    assert.ok(delivered >= 4, text);
+    assert.match(text, /^amikit_output_lines_dropped_total 0$/m);
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(health.status, 200);
+    await health.body?.cancel();
+
+    const actionsBefore = sim.stats.actions;
+    process.kill(run.child.pid!, "SIGINT");
+    const result = await run.done;
+    assert.equal(result.timedOut, false);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(sim.stats.actions - actionsBefore, 1, "one action on SIGINT: the Logoff");
+    assert.match(result.stderr, /SIGINT: logging off/);
+    assert.match(result.stderr, /stopped: 2 event lines written, 0 dropped/);
+    for (const [name, out] of [["stdout", result.stdout], ["stderr", result.stderr]]) {
+      assert.ok(!out.includes(SECRET), `the secret appears in ${name}`);
+    }
+  });
+
+  test("SIGTERM logs off and exits 0", async () => {
+    const run = listen([]);
+    await waitFor(() => /listening to 1 node/.test(run.stderr()), 15_000, "listen to start");
+    const actionsBefore = sim.stats.actions;
+    process.kill(run.child.pid!, "SIGTERM");
+    const result = await run.done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(sim.stats.actions - actionsBefore, 1, "the Logoff");
+    assert.ok(!result.stderr.includes(SECRET) && !result.stdout.includes(SECRET));
+  });
+
+  test("a refused login exits 1 with a clear message, without the secret", async () => {
+    const wrong = "Wrong-S3cret-0x7";
+    const run = listen(["--log-level", "debug"], { AMI_SECRET: wrong });
+    const result = await run.done;
+    assert.equal(result.timedOut, false);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /login refused for admin on node pbx1 \(127\.0\.0\.1:\d+\)/);
+    assert.match(result.stderr, /Authentication failed/);
+    assert.ok(!result.stderr.includes(wrong) && !result.stdout.includes(wrong));
+  });
+
+  test("--secret works, warns, and the secret still appears nowhere", async () => {
+    const run = listen(["--secret", SECRET, "--log-level", "debug"], {});
+    await waitFor(() => /listening to 1 node/.test(run.stderr()), 15_000, "listen to start");
+    process.kill(run.child.pid!, "SIGINT");
+    const result = await run.done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /--secret exposes the secret/);
+    assert.ok(!result.stderr.includes(SECRET) && !result.stdout.includes(SECRET));
+  });
+});
