@@ -521,50 +521,65 @@ export class AmiSimulator {
   }
 }
 
-/** The default flood event: a `Newexten` as a busy dialer sees thousands of. */
-function defaultFloodEvent(i: number): string {
-  const u = `1795782235.${i}`;
-  return "Event: Newexten\r\nPrivilege: dialplan,all\r\nChannel: Local/100@lab-" +
-    (i >>> 1).toString(16).padStart(8, "0") + ";2\r\nChannelState: 6\r\nChannelStateDesc: Up\r\n" +
-    "CallerIDNum: 5551000\r\nCallerIDName: Lab Orig\r\nConnectedLineNum: 5551000\r\n" +
-    "ConnectedLineName: Lab Orig\r\nLanguage: en\r\nAccountCode: \r\nContext: lab\r\nExten: 100\r\n" +
-    `Priority: ${(i % 7) + 1}\r\nUniqueid: ${u}\r\nLinkedid: ${u}\r\nExtension: 100\r\n` +
-    `Application: Set\r\nAppData: SEQ=${i}\r\n\r\n`;
-}
+/**
+ * The default flood event: a `Newexten` as a busy dialer sees thousands of,
+ * with a 10-digit sequence number (`SEQ=` in AppData, and the Uniqueid).
+ */
+const FLOOD_TEMPLATE = "Event: Newexten\r\nPrivilege: dialplan,all\r\n" +
+  "Channel: Local/100@lab-00000001;2\r\nChannelState: 6\r\nChannelStateDesc: Up\r\n" +
+  "CallerIDNum: 5551000\r\nCallerIDName: Lab Orig\r\nConnectedLineNum: 5551000\r\n" +
+  "ConnectedLineName: Lab Orig\r\nLanguage: en\r\nAccountCode: \r\nContext: lab\r\nExten: 100\r\n" +
+  "Priority: 2\r\nUniqueid: 1795782235.##########\r\nLinkedid: 1795782235.0000000000\r\n" +
+  "Extension: 100\r\nApplication: Set\r\nAppData: SEQ=##########\r\n\r\n";
 
 const FLOOD_CHUNK = 256 * 1024;
 
-/** Pre-serialises a flood into large chunks. */
+/**
+ * Pre-serialises a flood into large chunks (the default event is copied
+ * from one encoded template and only its sequence digits are patched).
+ *
+ * @param options count, rate and event
+ * @returns the chunks, their total size and the event's class bit
+ */
 export function floodChunks(
   options: FloodOptions,
 ): { chunks: Uint8Array[]; bytes: number; classBit: number } {
   let classBit = CLASS_BITS.dialplan;
-  let fixed: string | undefined;
+  let template: Uint8Array;
+  let holes: number[] = [];
   if (options.event) {
-    fixed = messageText(options.event);
+    template = Buffer.from(messageText(options.event), "utf8");
     const priv = options.event.find(([k]) => k.toLowerCase() === "privilege")?.[1];
     classBit = priv ? parseClasses(priv) || CLASS_BITS.call : CLASS_BITS.call;
-  }
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  let buf = "";
-  const rateChunk = options.ratePerSec ? Math.max(1, Math.floor(options.ratePerSec / 100)) : 0;
-  let inChunk = 0;
-  for (let i = 0; i < options.count; i++) {
-    buf += fixed ?? defaultFloodEvent(i);
-    inChunk++;
-    if (buf.length >= FLOOD_CHUNK || (rateChunk > 0 && inChunk >= rateChunk)) {
-      const b = Buffer.from(buf, "utf8");
-      chunks.push(b);
-      bytes += b.length;
-      buf = "";
-      inChunk = 0;
+  } else {
+    template = Buffer.from(FLOOD_TEMPLATE, "latin1");
+    const text = FLOOD_TEMPLATE;
+    for (let i = text.indexOf("##########"); i >= 0; i = text.indexOf("##########", i + 10)) {
+      holes.push(i);
     }
   }
-  if (buf.length > 0) {
-    const b = Buffer.from(buf, "utf8");
-    chunks.push(b);
-    bytes += b.length;
+  if (holes.length === 0) holes = [];
+  const size = template.length;
+  const perChunk = options.ratePerSec
+    ? Math.max(1, Math.floor(options.ratePerSec / 100))
+    : Math.max(1, Math.floor(FLOOD_CHUNK / size));
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (let first = 0; first < options.count; first += perChunk) {
+    const n = Math.min(perChunk, options.count - first);
+    const chunk = new Uint8Array(n * size);
+    for (let k = 0; k < n; k++) {
+      const off = k * size;
+      chunk.set(template, off);
+      let seq = first + k;
+      for (let d = 9; d >= 0; d--) {
+        const digit = 48 + (seq % 10);
+        seq = Math.floor(seq / 10);
+        for (const h of holes) chunk[off + h + d] = digit;
+      }
+    }
+    chunks.push(chunk);
+    bytes += chunk.length;
   }
   return { chunks, bytes, classBit };
 }

@@ -178,7 +178,8 @@ describe("simulator basics", () => {
       assert.ok(bytes > 5000 * 300);
       await c.until(() => c.events("Newexten").length === 5000, 5000);
       assert.equal(c.messages.length - before, 5000);
-      assert.equal(c.events("Newexten")[4999].get("AppData"), "SEQ=4999");
+      assert.equal(c.events("Newexten")[4999].get("AppData"), "SEQ=0000004999");
+      assert.equal(c.events("Newexten")[0].get("Uniqueid"), "1795782235.0000000000");
       await c.close();
     } finally {
       await sim.stop();
