@@ -25,17 +25,27 @@ export class RealClock implements SimClock {
   readonly #timers = new Map<number, ReturnType<typeof setTimeout>>();
   #next = 1;
 
-  /** @returns monotonic milliseconds */
+  /**
+   * Monotonic time.
+   *
+   * @returns milliseconds from `performance.now()`
+   */
   now(): number {
     return performance.now();
   }
 
-  /** @returns milliseconds since the epoch */
+  /**
+   * Wall-clock time.
+   *
+   * @returns milliseconds since the epoch
+   */
   wallNow(): number {
     return Date.now();
   }
 
   /**
+   * Calls `fn` once after `ms` real milliseconds.
+   *
    * @param ms delay
    * @param fn callback
    * @returns a handle for {@link RealClock.clearTimer}
@@ -52,7 +62,11 @@ export class RealClock implements SimClock {
     return id;
   }
 
-  /** @param handle from {@link RealClock.setTimer} */
+  /**
+   * Cancels a timer.
+   *
+   * @param handle from {@link RealClock.setTimer}
+   */
   clearTimer(handle: TimerHandle): void {
     const t = this.#timers.get(handle);
     if (t !== undefined) clearTimeout(t);
@@ -94,22 +108,36 @@ export class ManualClock implements SimClock {
   readonly #epoch: number;
   #timers: ManualTimer[] = [];
 
-  /** @param options the wall-clock origin */
+  /**
+   * Creates a clock at monotonic 0.
+   *
+   * @param options the wall-clock origin
+   */
   constructor(options: ManualClockOptions = {}) {
     this.#epoch = options.epochMs ?? 1_795_782_000_000;
   }
 
-  /** @returns the current manual time */
+  /**
+   * Monotonic time: only moves in {@link ManualClock.advance}.
+   *
+   * @returns the current manual time
+   */
   now(): number {
     return this.#now;
   }
 
-  /** @returns the epoch origin plus the manual time */
+  /**
+   * Wall-clock time.
+   *
+   * @returns the epoch origin plus the manual time
+   */
   wallNow(): number {
     return this.#epoch + this.#now;
   }
 
   /**
+   * Calls `fn` once the clock has been advanced by `ms`.
+   *
    * @param ms delay
    * @param fn callback
    * @returns a handle
@@ -120,7 +148,11 @@ export class ManualClock implements SimClock {
     return id;
   }
 
-  /** @param handle from {@link ManualClock.setTimer} */
+  /**
+   * Cancels a timer.
+   *
+   * @param handle from {@link ManualClock.setTimer}
+   */
   clearTimer(handle: TimerHandle): void {
     this.#timers = this.#timers.filter((t) => t.id !== handle);
   }

@@ -27,4 +27,5 @@ export type { ChannelInfo } from "./_channels.ts";
 export { answerAndWait, busy, hangupWithCause, LAB_DIALPLAN, noAnswer } from "./_dialplan.ts";
 export type { AnswerAndWaitOptions, Dialplan, DialplanStep } from "./_dialplan.ts";
 export { ManualClock, RealClock } from "./clock.ts";
+export type { Header } from "../core/message.ts";
 export type { ManualClockOptions, SimClock, TimerHandle } from "./clock.ts";
