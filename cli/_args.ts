@@ -487,6 +487,7 @@ export async function resolveSecret(
   let secret: string | undefined = sources.flag;
   if (secret === undefined && sources.file !== undefined && sources.file !== "") {
     secret = readSecretFile(sources.file);
+    if (secret === "") throw new UsageError(`the secret file ${sources.file} is empty`);
   }
   if (secret === undefined && sources.value !== undefined && sources.value !== "") {
     secret = sources.value;

@@ -1,0 +1,120 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:net";
+import { AmiSimulator } from "../testing/mod.ts";
+import { runScript, RUNTIME } from "./_spawn.ts";
+
+const SECRET = "Act10n-S3cret-91ab";
+
+describe(`amikit action (${RUNTIME})`, () => {
+  let sim: AmiSimulator;
+  before(async () => {
+    sim = await AmiSimulator.start({
+      port: 0,
+      users: [{ username: "admin", secret: SECRET, read: "all", write: "all" }],
+      loginFailureDelayMs: 50,
+    });
+  });
+  after(async () => {
+    await sim.stop();
+  });
+
+  const action = (args: string[], env: Record<string, string> = { AMI_SECRET: SECRET }) =>
+    runScript("cli/main", [
+      "action",
+      ...args,
+      "--port",
+      String(sim.port),
+    ], {
+      env: { AMI_HOST: "127.0.0.1", AMI_USERNAME: "admin", ...env },
+      timeoutMs: 20_000,
+    });
+
+  function noSecret(r: { stdout: string; stderr: string }, secret = SECRET): void {
+    assert.ok(!r.stdout.includes(secret), "secret in stdout");
+    assert.ok(!r.stderr.includes(secret), "secret in stderr");
+  }
+
+  test("Ping prints JSON and exits 0", async () => {
+    const r = await action(["Ping"]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.ok, true);
+    assert.equal(out.kind, "response");
+    assert.equal(out.action, "Ping");
+    assert.deepEqual(out.response[0], ["Response", "Success"]);
+    assert.ok(out.response.some(([k, v]: [string, string]) => k === "Ping" && v === "Pong"));
+    noSecret(r);
+  });
+
+  test("Command output and an event list", async () => {
+    const cmd = await action(["Command", "Command=core show version"]);
+    // An empty secret file is no secret: falls back to AMI_SECRET.
+    assert.equal(cmd.code, 0, cmd.stderr);
+    const c = JSON.parse(cmd.stdout);
+    assert.equal(c.kind, "command");
+    assert.match(c.output.join("\n"), /Asterisk/);
+    const list = await action(["CoreShowChannels"]);
+    assert.equal(list.code, 0, list.stderr);
+    const l = JSON.parse(list.stdout);
+    assert.equal(l.kind, "eventList");
+    assert.ok(Array.isArray(l.events));
+    assert.equal(l.complete[0][1], "CoreShowChannelsComplete");
+  });
+
+  test("a failing action prints ok:false and exits 1", async () => {
+    const r = await action(["NoSuchAction"]);
+    assert.equal(r.code, 1, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.ok, false);
+    assert.equal(out.error.code, "ERR_ACTION");
+    assert.match(r.stderr, /NoSuchAction failed/);
+    noSecret(r);
+  });
+
+  test("a refused login exits 1 with a clear message and no secret", async () => {
+    const wrong = "wr0ng-Secret-xyz";
+    const r = await action(["Ping", "--log-level", "debug"], { AMI_SECRET: wrong });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /login refused for admin on 127\.0\.0\.1:\d+: AuthError: .*Authentication failed/,
+    );
+    assert.equal(r.stdout, "");
+    noSecret(r, wrong);
+  });
+
+  test("nothing listening: exits 1, says it cannot connect", async () => {
+    const server: Server = createServer();
+    const port = await new Promise<number>((resolve) =>
+      server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port))
+    );
+    await new Promise<void>((r) => server.close(() => r()));
+    const r = await runScript("cli/main", ["action", "Ping", "--port", String(port)], {
+      env: { AMI_USERNAME: "admin", AMI_SECRET: SECRET },
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /cannot connect to 127\.0\.0\.1:\d+/);
+    noSecret(r);
+  });
+
+  test("usage errors exit 2 and point at --help; help has examples", async () => {
+    const r = await runScript("cli/main", ["action"], {});
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /the action's name is missing/);
+    assert.match(r.stderr, /amikit action --help/);
+    const noUser = await runScript("cli/main", ["action", "Ping"], { env: { AMI_SECRET: SECRET } });
+    assert.equal(noUser.code, 2);
+    assert.match(noUser.stderr, /no username/);
+    noSecret(noUser);
+    const empty = await runScript("cli/main", ["action", "Ping", "--secret-file", "/dev/null"], {
+      env: { AMI_USERNAME: "admin" },
+    });
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /the secret file \/dev\/null is empty/);
+    const help = await runScript("cli/main", ["action", "--help"], {});
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: amikit action/);
+    assert.match(help.stdout, /Examples:/);
+  });
+});

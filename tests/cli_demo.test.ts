@@ -1,0 +1,65 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { connect } from "../mod.ts";
+import { runScript, RUNTIME, startScript, waitFor } from "./_spawn.ts";
+
+describe(`amikit demo and simulate (${RUNTIME})`, () => {
+  test("demo: runs by itself, shows calls and round trips, summary with metrics, exit 0 within 30 s", async () => {
+    const t0 = performance.now();
+    const r = await runScript("cli/main", ["demo"], { timeoutMs: 30_000 });
+    const seconds = (performance.now() - t0) / 1000;
+    console.log(`amikit demo (${RUNTIME}): exit ${r.code} in ${seconds.toFixed(1)} s`);
+    assert.equal(r.timedOut, false, "the demo ended by itself within 30 s");
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /simulator listening on 127\.0\.0\.1:\d+/);
+    assert.match(r.stdout, /→ Ping → Pong in/);
+    assert.match(r.stdout, /call 1 answered/);
+    assert.match(r.stdout, /call 2 busy/);
+    assert.match(r.stdout, /call 4 no answer/);
+    assert.match(r.stdout, /CoreShowChannels → event list of \d+ channels/);
+    assert.match(r.stdout, /Summary \(/);
+    assert.match(r.stdout, /6 originated: 4 answered, 1 busy, 1 no answer \(as planned\)/);
+    assert.match(r.stdout, /amikit_events_delivered_total\{node="demo"\} \d+/);
+    assert.match(r.stdout, /0 events dropped, 0 orphan responses, 0 reconnects/);
+    assert.ok(!/\x1b\[/.test(r.stdout), "no colour codes when stdout is not a terminal");
+    assert.ok(!/demo-[0-9a-f]{8}-/.test(r.stdout + r.stderr), "the demo's secret is never printed");
+  });
+
+  test("simulate: serves AMI on the port it names, SIGTERM stops it with exit 0", async () => {
+    const secret = "Sim-S3cret-42";
+    const run = startScript("cli/main", ["simulate", "--port", "0"], {
+      env: { AMI_USERNAME: "tester", AMI_SECRET: secret },
+      timeoutMs: 20_000,
+    });
+    await waitFor(
+      () => /listening on 127\.0\.0\.1:\d+/.test(run.stderr()),
+      15_000,
+      "simulate to start",
+    );
+    const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(run.stderr())![1]);
+    const client = await connect({
+      host: "127.0.0.1",
+      port,
+      username: "tester",
+      secret,
+      reconnect: false,
+    });
+    try {
+      const res = await client.action("Ping");
+      assert.equal(res.kind, "response");
+      assert.equal(res.response.get("Ping"), "Pong");
+    } finally {
+      await client.close();
+    }
+    process.kill(run.child.pid!, "SIGTERM");
+    const result = await run.done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(!result.stderr.includes(secret) && !result.stdout.includes(secret));
+  });
+
+  test("simulate without users is a usage error", async () => {
+    const r = await runScript("cli/main", ["simulate", "--port", "0"], {});
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /give --users FILE, or --username/);
+  });
+});
