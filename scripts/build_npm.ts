@@ -38,6 +38,24 @@ const exports: Record<string, unknown> = {};
 for (const [key, path] of Object.entries(deno.exports as Record<string, string>)) {
   exports[key] = entry(path);
 }
+// The root entry picks the runtime's transport by export condition (no
+// runtime check needed); "default" is mod.ts, which checks at run time.
+// Each adapter is importable on its own too.
+{
+  const root = entry("./mod.ts");
+  exports["."] = {
+    types: root.types,
+    deno: entry("./adapters/entry_deno.ts").default,
+    bun: entry("./adapters/entry_bun.ts").default,
+    node: entry("./adapters/entry_node.ts").default,
+    default: root.default,
+  };
+  for (const name of ["mod", "node", "deno", "bun", "transport"]) {
+    const key = name === "mod" ? "./adapters" : `./adapters/${name}`;
+    exports[key] ??= entry(`./adapters/${name}.ts`);
+  }
+  exports["./client"] ??= entry("./client/mod.ts");
+}
 const npmPkg = {
   name: pkg.name,
   version: deno.version,

@@ -1,0 +1,41 @@
+/**
+ * The package entry for Bun (npm conditional export "bun"): everything of
+ * `mod.ts`, with `connect` and `createCluster` bound to the Bun
+ * transport instead of a runtime check.
+ *
+ * @module
+ */
+
+import { connectBun } from "./bun.ts";
+import {
+  type Client,
+  type ClientOptions,
+  type Cluster,
+  type ClusterOptions,
+  connectWith,
+  createClusterWith,
+} from "../client/mod.ts";
+
+export * from "../mod.ts";
+
+/**
+ * Connects to one Asterisk server and logs in over the Bun transport.
+ *
+ * @param options server, credentials, TLS, reconnect and engine options
+ * @returns the logged-in client
+ * @throws {ConnectError} `reason` says why: refused, timedOut, tls, closed, protocol
+ * @throws {AuthError} the server refused the credentials
+ */
+export function connect(options: ClientOptions): Promise<Client> {
+  return connectWith(connectBun, options);
+}
+
+/**
+ * Creates a cluster of named servers over the Bun transport.
+ *
+ * @param options nodes, shared defaults, reconnect gate caps
+ * @returns the cluster
+ */
+export function createCluster(options: ClusterOptions): Cluster {
+  return createClusterWith(connectBun, options);
+}
