@@ -95,6 +95,11 @@ export class Session {
   #sendSeq = 0;
   #flushedSeq = 0;
   #pumping = false;
+  #flushQueued = false;
+  readonly #flush = (): void => {
+    this.#flushQueued = false;
+    this.#pump();
+  };
   #dirty = false;
   #closed = false;
   readonly #onTimer = (): void => {
@@ -206,7 +211,7 @@ export class Session {
       }
       this.#waiters.set(actionId, waiter);
     });
-    this.#pump();
+    this.#flushSoon();
     return promise;
   }
 
@@ -219,6 +224,17 @@ export class Session {
   close(options: { graceful?: boolean; reason?: CloseReason; error?: Error } = {}): void {
     this.#engine.close(now(), options);
     this.#pump();
+  }
+
+  /**
+   * Writes at the end of the current microtask run, so that the actions sent
+   * in one burst (say, 100 promise callbacks after one read) leave in one
+   * write instead of one write each.
+   */
+  #flushSoon(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(this.#flush);
   }
 
   #receive(chunk: Uint8Array): void {

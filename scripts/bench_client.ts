@@ -1,0 +1,361 @@
+/**
+ * The client benchmark: events per second through the full client API (the
+ * simulator's flood of realistic `Newexten` events; the event name and one
+ * late header, `AppData`, read from every event), actions per second with
+ * 100 Pings in flight, and peak RSS, for amikit on Node, Deno and Bun, the
+ * npm clients `asterisk-manager`, `asterisk.io` and `yana`, and a bare
+ * `node:net` reader, side by side in one run. Each contender runs in its own
+ * child process against one simulator in this process.
+ *
+ * Run: `deno run -A scripts/bench_client.ts` (builds `npm/` first if it is
+ * missing; amikit on Node runs from the build). `BENCH_EVENTS` and
+ * `BENCH_ACTIONS` change the counts.
+ *
+ * @module
+ */
+
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { AmiSimulator } from "../testing/mod.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
+const ACTIONS = Number(process.env.BENCH_ACTIONS ?? 20_000);
+const IN_FLIGHT = 100;
+
+/** One contender: a name, the runtime that runs it, and the module it imports. */
+interface Contender {
+  readonly name: string;
+  readonly runtime: "node" | "deno" | "bun";
+  readonly kind: "amikit" | "bare" | "asterisk-manager" | "asterisk.io" | "yana";
+  readonly peer?: boolean;
+}
+
+const CONTENDERS: readonly Contender[] = [
+  { name: "bare@node", runtime: "node", kind: "bare" },
+  { name: "amikit@node", runtime: "node", kind: "amikit" },
+  { name: "asterisk-manager@node", runtime: "node", kind: "asterisk-manager", peer: true },
+  { name: "asterisk.io@node", runtime: "node", kind: "asterisk.io", peer: true },
+  { name: "yana@node", runtime: "node", kind: "yana", peer: true },
+  { name: "amikit@deno", runtime: "deno", kind: "amikit" },
+  { name: "amikit@bun", runtime: "bun", kind: "amikit" },
+];
+
+/** What one child reports. */
+interface ChildResult {
+  eventsPerSec?: number;
+  eventsPerCpuSec?: number;
+  actionsPerCpuSec?: number;
+  eventsSeen?: number;
+  actionsPerSec?: number;
+  actionsDone?: number;
+  peakRssMb?: number;
+  error?: string;
+}
+
+// The child: plain JavaScript, so that Node runs it as is. It connects,
+// prints {"ready":true}, counts the flood, runs the actions, prints results.
+const CHILD = String.raw`
+import process from "node:process";
+import { createRequire } from "node:module";
+import * as net from "node:net";
+import { readFileSync } from "node:fs";
+const [kind, modPath, portText, eventsText, actionsText, inflightText, root] = process.argv.slice(2);
+const port = Number(portText), N = Number(eventsText), A = Number(actionsText), F = Number(inflightText);
+const require = createRequire(root + "package.json");
+const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
+let peak = 0;
+const sample = () => { const r = process.memoryUsage().rss; if (r > peak) peak = r; };
+const sampler = setInterval(sample, 5);
+// Peak RSS of this address space (Linux VmHWM). Not getrusage's maxRSS: it
+// survives fork + exec, so a child would report its parent's peak.
+function hwm() {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch { return 0; }
+}
+const now = () => performance.now();
+let seen = 0, t0 = 0, t1 = 0, c0, c1, checksum = 0, onDone;
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const finished = new Promise((r) => (onDone = r));
+function count(name, late) {
+  if (name !== "Newexten") return;
+  if (late !== undefined) checksum += late.length;
+  if (seen++ === 0) { t0 = now(); c0 = cpu(); }
+  if (seen === N) { t1 = now(); c1 = cpu(); onDone(); }
+}
+async function runActions(send) {
+  let sent = 0, done = 0;
+  const start = now(), cpuStart = cpu();
+  await new Promise((resolve, reject) => {
+    const next = () => {
+      while (sent < A && sent - done < F) {
+        sent++;
+        send().then(() => { done++; if (done === A) resolve(); else next(); }, reject);
+      }
+    };
+    next();
+  });
+  result.actionsPerCpuSec = A / ((cpu() - cpuStart) / 1000);
+  return A / ((now() - start) / 1000);
+}
+const result = {};
+const LOGIN = "Action: Login\r\nActionID: L\r\nUsername: admin\r\nSecret: amp111\r\n\r\n";
+async function setup() {
+  switch (kind) {
+    case "amikit": {
+      const m = await import(modPath);
+      const c = await m.connect({ host: "127.0.0.1", port, username: "admin", secret: "amp111", keepaliveIdleMs: 0 });
+      c.on("*", (e) => count(e.name, e.get("AppData")));
+      return { send: () => c.action("Ping"), close: () => c.destroy() };
+    }
+    case "bare": {
+      const s = net.connect({ host: "127.0.0.1", port });
+      s.setNoDelay(true);
+      const pat = Buffer.from("Event: Newexten\r\n"), pong = Buffer.from("Ping: Pong");
+      let tail = Buffer.alloc(0), logged, pongs = 0, pongWaiters = [];
+      const ready = new Promise((r) => (logged = r));
+      let authed = false;
+      s.on("data", (chunk) => {
+        const buf = tail.length ? Buffer.concat([tail, chunk]) : chunk;
+        if (!authed && buf.includes("Authentication accepted")) { authed = true; logged(); }
+        for (let i = buf.indexOf(pat); i >= 0; i = buf.indexOf(pat, i + pat.length)) count("Newexten", undefined);
+        for (let i = buf.indexOf(pong); i >= 0; i = buf.indexOf(pong, i + pong.length)) { pongs++; pongWaiters.shift()?.(); }
+        tail = buf.subarray(Math.max(0, buf.length - 16));
+      });
+      s.write(LOGIN);
+      await ready;
+      let id = 0;
+      return {
+        send: () => new Promise((r) => { pongWaiters.push(r); s.write("Action: Ping\r\nActionID: p" + (id++) + "\r\n\r\n"); }),
+        close: () => s.destroy(),
+      };
+    }
+    case "asterisk-manager": {
+      const AM = require("asterisk-manager");
+      const ami = new AM(port, "127.0.0.1", "admin", "amp111", true);
+      await new Promise((r, j) => ami.action({ action: "ping" }, (err) => (err ? j(err) : r())));
+      ami.on("managerevent", (e) => count(e.event, e.appdata));
+      return {
+        send: () => new Promise((r, j) => ami.action({ action: "ping" }, (err, res) => (err ? j(err) : r(res)))),
+        close: () => ami.disconnect(),
+      };
+    }
+    case "asterisk.io": {
+      const aio = require("asterisk.io");
+      const ami = aio.ami("127.0.0.1", port, "admin", "amp111");
+      ami.on("error", () => {});
+      await new Promise((r) => ami.on("ready", r));
+      ami.on("eventAny", (e) => count(e.Event, e.AppData));
+      return {
+        send: () => new Promise((r) => ami.action("Ping", {}, r)),
+        close: () => ami.disconnect?.(),
+      };
+    }
+    case "yana": {
+      const AMI = require("yana");
+      const ami = new AMI({ port, host: "127.0.0.1", login: "admin", password: "amp111", events: true });
+      ami.on("error", () => {});
+      await new Promise((r) => ami.connect(r));
+      ami.on("event", (e) => count(e.Event, e.AppData));
+      return {
+        send: () => new Promise((r) => ami.send({ Action: "Ping" }, r)),
+        close: () => ami.disconnect(),
+      };
+    }
+  }
+  throw new Error("unknown kind " + kind);
+}
+try {
+  const c = await setup();
+  out({ ready: true });
+  // The parent floods; give up 20 s after the last progress.
+  let last = -1;
+  while (seen < N) {
+    const r = await Promise.race([finished.then(() => true), new Promise((r) => setTimeout(() => r(false), 20000))]);
+    if (r) break;
+    if (seen === last) break;
+    last = seen;
+  }
+  result.eventsSeen = seen;
+  result.eventsPerSec = seen > 1 ? (seen - 1) / (((t1 || now()) - t0) / 1000) : 0;
+  result.eventsPerCpuSec = seen > 1 ? (seen - 1) / (((c1 ?? cpu()) - c0) / 1000) : 0;
+  out({ flooded: true });
+  result.actionsPerSec = await Promise.race([
+    runActions(c.send),
+    new Promise((_, j) => setTimeout(() => j(new Error("actions timed out")), 60000)),
+  ]);
+  result.actionsDone = A;
+  sample();
+  result.peakRssMb = Math.max(peak, hwm()) / 1e6;
+  result.checksum = checksum;
+  try { c.close(); } catch {}
+} catch (e) {
+  sample();
+  result.error = String(e && e.message || e);
+  result.peakRssMb = peak / 1e6;
+}
+clearInterval(sampler);
+out({ result });
+process.exit(0);
+`;
+
+function binary(runtime: Contender["runtime"]): string {
+  if (runtime === "node") return "node";
+  return `${ROOT}node_modules/.bin/${runtime}`;
+}
+
+/** Runs one contender against the simulator; resolves with its report. */
+function runChild(sim: AmiSimulator, c: Contender, childPath: string): Promise<ChildResult> {
+  const modPath = c.runtime === "node" ? `${ROOT}npm/esm/mod.js` : `${ROOT}mod.ts`;
+  const args = [
+    childPath,
+    c.kind,
+    modPath,
+    String(sim.port),
+    String(EVENTS),
+    String(ACTIONS),
+    String(IN_FLIGHT),
+    ROOT,
+  ];
+  const argv = c.runtime === "deno" ? ["run", "-A", ...args] : args;
+  return new Promise<ChildResult>((resolve) => {
+    const child = spawn(binary(c.runtime), argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let buf = "";
+    let err = "";
+    let result: ChildResult | undefined;
+    const killer = setTimeout(() => child.kill("SIGKILL"), 180_000);
+    child.stderr.on("data", (d: Uint8Array) => {
+      if (err.length < 4_000) err += new TextDecoder().decode(d);
+    });
+    child.stdout.on("data", (d: Uint8Array) => {
+      buf += new TextDecoder().decode(d);
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let msg: { ready?: boolean; result?: ChildResult };
+        try {
+          msg = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        if (msg.ready) sim.flood({ count: EVENTS }).catch(() => {});
+        if (msg.result) result = msg.result;
+      }
+    });
+    child.on("exit", () => {
+      clearTimeout(killer);
+      resolve(result ?? { error: `no result (stderr: ${err.trim().slice(0, 500)})` });
+    });
+  });
+}
+
+/**
+ * Runs every contender and reports events/s, actions/s and peak RSS for
+ * each, and amikit-on-Node's ratios against the fastest peer and the bare
+ * reader.
+ *
+ * @returns one row per figure
+ */
+export async function benchClient(): Promise<Array<{ name: string; value: number; unit: string }>> {
+  if (!existsSync(`${ROOT}npm/esm/mod.js`)) {
+    const b = spawnSync(binary("deno"), ["run", "-A", "scripts/build_npm.ts"], {
+      cwd: ROOT,
+      stdio: "inherit",
+    });
+    if (b.status !== 0 && !existsSync(`${ROOT}npm/esm/mod.js`)) {
+      throw new Error("bench_client: the npm build failed");
+    }
+  }
+  mkdirSync(`${ROOT}.bench`, { recursive: true });
+  const childPath = `${ROOT}.bench/bench_client_child.mjs`;
+  writeFileSync(childPath, CHILD);
+  const rows: Array<{ name: string; value: number; unit: string }> = [];
+  const results = new Map<string, ChildResult>();
+  // writetimeout off: a slow peer would otherwise be cut off mid-flood (as
+  // Asterisk would do) and report nothing comparable.
+  const sim = await AmiSimulator.start({ writeTimeoutMs: 0 });
+  try {
+    for (const c of CONTENDERS) {
+      const r = await runChild(sim, c, childPath);
+      results.set(c.name, r);
+      if (r.error) console.error(`bench_client: ${c.name}: ${r.error}`);
+      if (r.eventsSeen !== undefined && r.eventsSeen < EVENTS) {
+        console.error(`bench_client: ${c.name} saw ${r.eventsSeen} of ${EVENTS} events`);
+      }
+      rows.push({
+        name: `client.events_per_sec[${c.name}]`,
+        value: r.eventsPerSec ?? 0,
+        unit: "events/s",
+      });
+      rows.push({
+        name: `client.events_per_cpu_sec[${c.name}]`,
+        value: r.eventsPerCpuSec ?? 0,
+        unit: "events/CPU-s",
+      });
+      rows.push({
+        name: `client.actions_per_sec[${c.name}]`,
+        value: r.actionsPerSec ?? 0,
+        unit: "actions/s",
+      });
+      rows.push({
+        name: `client.actions_per_cpu_sec[${c.name}]`,
+        value: r.actionsPerCpuSec ?? 0,
+        unit: "actions/CPU-s",
+      });
+      rows.push({ name: `client.peak_rss[${c.name}]`, value: r.peakRssMb ?? 0, unit: "MB" });
+    }
+  } finally {
+    await sim.stop();
+  }
+  const peers = CONTENDERS.filter((c) => c.peer).map((c) => results.get(c.name)!);
+  const bestPeerEvents = Math.max(
+    ...peers.map((p) => (p.eventsSeen === EVENTS ? p.eventsPerSec ?? 0 : 0)),
+  );
+  const bestPeerActions = Math.max(...peers.map((p) => p.actionsPerSec ?? 0));
+  const ours = results.get("amikit@node")!;
+  const bare = results.get("bare@node")!;
+  rows.push({
+    name: "client.node.events_vs_best_peer",
+    value: (ours.eventsPerSec ?? 0) / bestPeerEvents,
+    unit: "x (target >= 2.8)",
+  });
+  rows.push({
+    name: "client.node.actions_vs_best_peer",
+    value: (ours.actionsPerSec ?? 0) / bestPeerActions,
+    unit: "x (target >= 2)",
+  });
+  const bestPeerEventsCpu = Math.max(
+    ...peers.map((p) => (p.eventsSeen === EVENTS ? p.eventsPerCpuSec ?? 0 : 0)),
+  );
+  const bestPeerActionsCpu = Math.max(...peers.map((p) => p.actionsPerCpuSec ?? 0));
+  rows.push({
+    name: "client.node.events_per_cpu_vs_best_peer",
+    value: (ours.eventsPerCpuSec ?? 0) / bestPeerEventsCpu,
+    unit: "x",
+  });
+  rows.push({
+    name: "client.node.actions_per_cpu_vs_best_peer",
+    value: (ours.actionsPerCpuSec ?? 0) / bestPeerActionsCpu,
+    unit: "x",
+  });
+  rows.push({
+    name: "client.node.rss_above_bare",
+    value: (ours.peakRssMb ?? 0) - (bare.peakRssMb ?? 0),
+    unit: "MB (target <= 15)",
+  });
+  return rows;
+}
+
+if (import.meta.main) {
+  const rows = await benchClient();
+  const w = Math.max(...rows.map((r) => r.name.length));
+  for (const r of rows) {
+    const v = r.value >= 100 ? Math.round(r.value).toLocaleString("en-US") : r.value.toFixed(2);
+    console.log(`${r.name.padEnd(w)}  ${v.padStart(12)} ${r.unit}`);
+  }
+}
