@@ -106,10 +106,21 @@ describe("client over loopback against the simulator", () => {
           client.action("Ping", undefined, { timeout: 50 }),
           (e: unknown) => e instanceof ActionTimeoutError && e.written,
         );
+        // Aborted in the same tick: never written (safe to retry).
         const ac = new AbortController();
         const p = client.action("Ping", undefined, { signal: ac.signal });
         ac.abort();
-        await assert.rejects(p, (e: unknown) => e instanceof AbortedError && e.written);
+        await assert.rejects(p, (e: unknown) => e instanceof AbortedError && !e.written);
+        // Aborted after its write: outcome unknown.
+        const ac2 = new AbortController();
+        const p2 = client.action("Ping", undefined, { signal: ac2.signal });
+        await sleep(5);
+        ac2.abort();
+        await assert.rejects(p2, (e: unknown) => e instanceof AbortedError && e.written);
+        await assert.rejects(
+          client.action("Ping", undefined, { signal: AbortSignal.abort() }),
+          (e: unknown) => e instanceof AbortedError && !e.written,
+        );
         sim.delayResponses(0);
         // The user's own Logoff ends the client: no reconnect.
         const bye = await client.action("Logoff");

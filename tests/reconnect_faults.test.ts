@@ -1,7 +1,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { AmiSimulator } from "../testing/mod.ts";
 import {
   ActionTimeoutError,
+  AuthError,
   type Client,
   connect,
   ConnectionLostError,
@@ -40,6 +42,7 @@ describe("reconnect and faults over loopback", () => {
         await sleep(20);
         rec.transports[0].blocked = true;
         const held = client.action("Ping"); // handed to the (blocked) socket
+        await sleep(0); // its write happens at the end of this burst
         const unsent = Array.from({ length: 20 }, () => client.action("Ping"));
         await sim.restart();
         const results = await Promise.allSettled([...written, held, ...unsent]);
@@ -131,7 +134,7 @@ describe("reconnect and faults over loopback", () => {
         assert.equal(sim.stats.writeTimeouts, 0, "the server never saw a slow reader");
         // The oldest were dropped: the buffer holds the newest 500.
         const first = await stream.next();
-        assert.match(first.value?.get("AppData") ?? "", new RegExp(`SEQ=${count - 500}$`));
+        assert.match(first.value?.get("AppData") ?? "", new RegExp(`SEQ=0*${count - 500}$`));
         assert.equal(client.state, "ready");
       } finally {
         client.destroy();
@@ -201,6 +204,35 @@ describe("reconnect and faults over loopback", () => {
         client.destroy();
       }
     });
+  });
+
+  test("a failed re-login backs off to the maximum delay", async () => {
+    const simA = await AmiSimulator.start({ loginFailureDelayMs: 5 });
+    const port = simA.port;
+    const client = await connect(simOptions(simA, {
+      reconnect: { minDelayMs: 10, maxDelayMs: 400, stableAfterMs: 5_000, random: () => 0 },
+    }));
+    const changes = states(client);
+    await simA.stop();
+    // The same address now refuses these credentials.
+    const simB = await AmiSimulator.start({
+      port,
+      loginFailureDelayMs: 5,
+      users: [{ username: "admin", secret: "changed", read: "all", write: "all" }],
+    });
+    try {
+      await until(
+        () => changes.some((c) => c.error instanceof AuthError),
+        3_000,
+        "an AuthError on re-login",
+      );
+      const after = changes.find((c) => c.error instanceof AuthError)!;
+      assert.equal(after.state, "reconnecting");
+      assert.equal(after.delayMs, 400, "straight to maxDelayMs, not min");
+    } finally {
+      client.destroy();
+      await simB.stop();
+    }
   });
 
   test("a server that accepts and drops at once is backed off (delays grow)", async () => {
