@@ -6,6 +6,7 @@ import {
   ActionError,
   ActionTimeoutError,
   AuthError,
+  type Client,
   connect,
   ConnectError,
   ConnectionLostError,
@@ -242,6 +243,7 @@ describe("client over loopback against the simulator", () => {
   test("destroy fails pending actions at once and discards; actions after fail never written", async () => {
     await withSim(async (sim) => {
       const client = await connect(simOptions(sim));
+      const stream = client.events();
       sim.delayResponses(1_000);
       const pending = client.action("Ping");
       await sleep(20);
@@ -252,6 +254,16 @@ describe("client over loopback against the simulator", () => {
         (e: unknown) => e instanceof ConnectionLostError && !e.written,
       );
       assert.equal(client.state, "closed");
+      const end = await within(stream.next(), 1_000, "the stream ends with the client");
+      assert.equal(end.done, true);
+      // await using closes (logs off) at the end of the scope.
+      let ref: Client | undefined;
+      {
+        await using scoped = await connect(simOptions(sim));
+        ref = scoped;
+        assert.equal(ref.state, "ready");
+      }
+      assert.equal(ref.state, "closed");
     });
   });
 });
