@@ -16,34 +16,69 @@ export type Header = readonly [name: string, value: string];
  */
 export type MessageType = "event" | "response" | "action" | "unknown";
 
-/** One AMI message (a block of header lines ended by an empty line). */
+/**
+ * One AMI message (a block of header lines ended by an empty line).
+ *
+ * The parser hands over a message's text and the headers are split from it
+ * on first use: {@link AmiMessage.get} of one header on an unsplit message
+ * only searches the text, so an application that reads a few headers of
+ * every event never pays for the others.
+ */
 export class AmiMessage {
   /** The kind of message, from its first header. */
   readonly type: MessageType;
+  #headers: readonly Header[] | undefined;
+  #body: readonly string[] | undefined;
+  /** The raw text (lines ended by CRLF or LF) while the headers are not split yet. */
+  #text: string | undefined;
+
+  /**
+   * Creates a message from its headers, or from its raw text (header lines
+   * ended by CRLF or LF, without the final empty line), split on first use.
+   *
+   * @param headers the headers in order, or the message's text
+   * @param body non-header lines (see {@link AmiMessage.body}); with text, found in it
+   */
+  constructor(headers: readonly Header[] | string, body: readonly string[] = []) {
+    if (typeof headers === "string") {
+      const text = headers;
+      const colon = text.indexOf(":");
+      const nl = text.indexOf("\n");
+      if (colon > 0 && (nl < 0 || colon < nl)) {
+        this.#text = text;
+        this.type = classifyKey(text, colon);
+        return;
+      }
+      // The first line is not a header: split now (rare, and it decides the type).
+      const split = splitText(text);
+      headers = split.headers;
+      body = split.body;
+    }
+    this.#headers = headers;
+    this.#body = body;
+    this.type = classify(headers[0]?.[0]);
+  }
+
   /** The headers in the order received; repeated names are kept. */
-  readonly headers: readonly Header[];
+  get headers(): readonly Header[] {
+    return this.#headers ?? this.#split();
+  }
+
   /**
    * Lines that are not headers: the body of a legacy `Response: Follows`
    * (without `--END COMMAND--`), and any line without a colon found inside a
    * message, kept verbatim in order rather than dropped.
    */
-  readonly body: readonly string[];
-
-  /**
-   * Creates a message.
-   *
-   * @param headers the headers, in order
-   * @param body non-header lines (see {@link AmiMessage.body})
-   */
-  constructor(headers: readonly Header[], body: readonly string[] = []) {
-    this.headers = headers;
-    this.body = body;
-    this.type = classify(headers[0]?.[0]);
+  get body(): readonly string[] {
+    if (this.#body === undefined) this.#split();
+    return this.#body as readonly string[];
   }
 
   /** The first header's value: the event name, response status or action name. */
   get name(): string {
-    return this.headers[0]?.[1] ?? "";
+    const text = this.#text;
+    if (text === undefined) return this.#headers?.[0]?.[1] ?? "";
+    return valueAt(text, text.indexOf(":"));
   }
 
   /** The `ActionID` header, if present. */
@@ -59,7 +94,9 @@ export class AmiMessage {
    * @example msg.get("channel")
    */
   get(name: string): string | undefined {
-    const h = this.headers;
+    const text = this.#text;
+    if (text !== undefined) return findInText(text, name);
+    const h = this.#headers as readonly Header[];
     const n = name.length;
     // Exact-case match first: it is what servers send and it is cheap.
     for (let i = 0; i < h.length; i++) {
@@ -114,6 +151,107 @@ export class AmiMessage {
       else out[key] = [prev, value];
     }
     return out;
+  }
+
+  #split(): readonly Header[] {
+    const { headers, body } = splitText(this.#text as string);
+    this.#headers = headers;
+    this.#body = body;
+    this.#text = undefined;
+    return headers;
+  }
+}
+
+const CR = 13;
+const COLON = 58;
+const EMPTY: readonly string[] = [];
+
+/**
+ * Splits a message's text into headers and non-header lines: a line's key is
+ * what comes before its first colon, and one space after the colon is
+ * dropped; a line without a colon goes to the body.
+ *
+ * @param text header lines ended by CRLF or LF
+ * @returns the headers and the other non-empty lines, in order
+ */
+export function splitText(text: string): { headers: Header[]; body: readonly string[] } {
+  const headers: Header[] = [];
+  let body: string[] | undefined;
+  let pos = 0;
+  let colon = -1; // the next ':' at or after pos, found once and reused (keeps this linear)
+  const len = text.length;
+  while (pos < len) {
+    let nl = text.indexOf("\n", pos);
+    if (nl < 0) nl = len;
+    const lineEnd = nl > pos && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+    const start = pos;
+    pos = nl + 1;
+    if (colon < start) colon = text.indexOf(":", start);
+    if (colon < 0 || colon >= lineEnd) {
+      if (lineEnd > start) (body ??= []).push(text.slice(start, lineEnd));
+      if (colon < 0) colon = len;
+      continue;
+    }
+    const valueStart = text.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1;
+    headers.push([
+      text.slice(start, colon),
+      valueStart >= lineEnd ? "" : text.slice(valueStart, lineEnd),
+    ]);
+  }
+  return { headers, body: body ?? EMPTY };
+}
+
+/** The value of the header line whose colon is at `colon`. */
+function valueAt(text: string, colon: number): string {
+  let end = text.indexOf("\n", colon);
+  if (end < 0) end = text.length;
+  if (end > colon && text.charCodeAt(end - 1) === CR) end--;
+  const start = text.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1;
+  return start >= end ? "" : text.slice(start, end);
+}
+
+/** The first value of header `name` (case-insensitive) in unsplit text. */
+function findInText(text: string, name: string): string | undefined {
+  const n = name.length;
+  if (n === 0 || name.includes(":")) return undefined;
+  // Fast path: the exact spelling at a line start.
+  const exact = text.startsWith(name) && text.charCodeAt(n) === COLON
+    ? 0
+    : lineStartIndexOf(text, name);
+  if (exact >= 0) return valueAt(text, exact + n);
+  // Case-insensitive: compare the key of each line that has the right length.
+  const lower = name.toLowerCase();
+  let pos = 0;
+  const len = text.length;
+  while (pos < len) {
+    if (text.charCodeAt(pos + n) === COLON && text.slice(pos, pos + n).toLowerCase() === lower) {
+      // The key must hold no earlier colon (it never does: `lower` has none).
+      return valueAt(text, pos + n);
+    }
+    const nl = text.indexOf("\n", pos);
+    if (nl < 0) break;
+    pos = nl + 1;
+  }
+  return undefined;
+}
+
+/** Where `name:` starts a line (not the first), or -1. */
+function lineStartIndexOf(text: string, name: string): number {
+  const needle = "\n" + name + ":";
+  const at = text.indexOf(needle);
+  return at < 0 ? -1 : at + 1;
+}
+
+function classifyKey(text: string, colon: number): MessageType {
+  switch (colon) {
+    case 5:
+      return classify(text.slice(0, 5));
+    case 6:
+      return classify(text.slice(0, 6));
+    case 8:
+      return classify(text.slice(0, 8));
+    default:
+      return "unknown";
   }
 }
 

@@ -8,7 +8,7 @@
 
 import { RemoteProtocolError } from "./errors.ts";
 import type { ParserBound } from "./errors.ts";
-import { AmiMessage } from "./message.ts";
+import { AmiMessage, splitText } from "./message.ts";
 import type { Header } from "./message.ts";
 
 /** The first line a server sends, e.g. `Asterisk Call Manager/13.0.0`. */
@@ -285,41 +285,32 @@ function parseBanner(line: string): Banner {
 
 /** Turns the decoded text of one message (without its final empty line) into a message. */
 function buildMessage(text: string, follows: boolean): AmiMessage {
+  return follows ? buildFollows(text) : new AmiMessage(text);
+}
+
+/** A legacy `Response: Follows`: headers, then the raw body up to `--END COMMAND--`. */
+function buildFollows(text: string): AmiMessage {
   const headers: Header[] = [];
-  let body: string[] | undefined;
+  const body: string[] = [];
   let inBody = false;
-  let pos = 0;
-  let colon = -1; // the next ':' at or after pos, found once and reused (keeps this linear)
-  const len = text.length;
-  while (pos < len) {
-    let nl = text.indexOf("\n", pos);
-    if (nl < 0) nl = len;
-    const lineEnd = nl > pos && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
-    const start = pos;
-    pos = nl + 1;
-    if (follows && headers.length > 0 && !inBody) {
-      inBody = !isFollowsHeader(text.slice(start, lineEnd));
-    }
+  let done = false;
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  for (let line of lines) {
+    if (line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
+    if (!done && !inBody && headers.length > 0 && !isFollowsHeader(line)) inBody = true;
     if (inBody) {
-      const line = text.slice(start, lineEnd);
       if (line.endsWith(END_COMMAND)) {
         const rest = line.slice(0, line.length - END_COMMAND.length);
-        if (rest.length > 0) (body ??= []).push(rest);
-        inBody = follows = false;
-      } else (body ??= []).push(line);
+        if (rest.length > 0) body.push(rest);
+        inBody = false;
+        done = true;
+      } else body.push(line);
       continue;
     }
-    if (colon < start) colon = text.indexOf(":", start);
-    if (colon < 0 || colon >= lineEnd) {
-      if (lineEnd > start) (body ??= []).push(text.slice(start, lineEnd));
-      if (colon < 0) colon = len;
-      continue;
-    }
-    const valueStart = text.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1;
-    headers.push([
-      text.slice(start, colon),
-      valueStart >= lineEnd ? "" : text.slice(valueStart, lineEnd),
-    ]);
+    const split = splitText(line);
+    headers.push(...split.headers);
+    body.push(...split.body);
   }
   return new AmiMessage(headers, body);
 }

@@ -12,6 +12,7 @@ import process from "node:process";
 import {
   chunkingProperty,
   garbageProperty,
+  lazyLookupProperty,
   roundTripProperty,
 } from "../tests/_codec_properties.ts";
 
@@ -27,6 +28,7 @@ for (
     ["chunking", chunkingProperty()],
     ["round trip", roundTripProperty()],
     ["garbage", garbageProperty()],
+    ["lazy lookup", lazyLookupProperty()],
   ] as const
 ) {
   const started = performance.now();

@@ -7,8 +7,14 @@
 
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { actionText, AmiParser, messageText, RemoteProtocolError } from "../core/mod.ts";
-import type { Action, AmiMessage, Header, ParsedItem } from "../core/mod.ts";
+import {
+  actionText,
+  AmiMessage,
+  AmiParser,
+  messageText,
+  RemoteProtocolError,
+} from "../core/mod.ts";
+import type { Action, Header, ParsedItem } from "../core/mod.ts";
 import { parseChunked, parseWhole, plain } from "./_codec.ts";
 
 const encoder = new TextEncoder();
@@ -120,4 +126,34 @@ export function garbageProperty(): fc.IPropertyWithHooks<[Uint8Array[], boolean]
       );
     }
   });
+}
+
+/**
+ * A message read lazily from its text answers every lookup (any case, absent
+ * keys, keys that only appear inside values) as the split message does.
+ */
+export function lazyLookupProperty(): fc.IPropertyWithHooks<[Header[], string[], boolean]> {
+  return fc.property(
+    serverMessage,
+    fc.array(fc.oneof(key, value), { maxLength: 5 }),
+    fc.boolean(),
+    (headers, probes, bareLf) => {
+      let text = messageText(headers).slice(0, -2);
+      if (bareLf) text = text.replace(/\r\n/g, "\n");
+      const names = [
+        ...headers.flatMap(([k]) => [k, k.toLowerCase(), k.toUpperCase()]),
+        ...probes,
+        "ActionID",
+      ];
+      const eager = new AmiMessage(headers);
+      const lazy = new AmiMessage(text);
+      assert.equal(lazy.type, eager.type);
+      assert.equal(lazy.name, eager.name);
+      for (const n of names) assert.equal(lazy.get(n), eager.get(n), `get(${JSON.stringify(n)})`);
+      const later = new AmiMessage(text);
+      assert.deepEqual(later.headers.map(([k, v]) => [k, v]), headers);
+      for (const n of names) assert.equal(later.get(n), eager.get(n));
+      assert.deepEqual(later.body, []);
+    },
+  );
 }

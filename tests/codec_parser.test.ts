@@ -327,3 +327,37 @@ describe("parser: bounds", () => {
     assert.ok(max <= 4096 + chunk.length, `held ${max}`);
   });
 });
+
+describe("parser: lazy header split", () => {
+  test("every message of every capture: lookups before the split equal lookups after it", () => {
+    for (const row of fixtureIndex()) {
+      for (const msg of messages(parseWhole(fixture(row.file)))) {
+        const text = msg.headers.map(([k, v]) => `${k}: ${v}\r\n`).join("");
+        const lazy = new AmiMessage(text);
+        assert.equal(lazy.type, msg.type);
+        assert.equal(lazy.name, msg.name);
+        for (const [k] of msg.headers) {
+          for (const n of [k, k.toLowerCase(), k.toUpperCase()]) {
+            assert.equal(lazy.get(n), msg.get(n), `${row.file} ${n}`);
+          }
+        }
+        assert.equal(lazy.get("NoSuchHeader"), undefined);
+        assert.equal(lazy.get("Event:"), undefined);
+      }
+    }
+  });
+
+  test("a value that looks like a header line is not found as one", () => {
+    const msg = new AmiMessage("Event: UserEvent\r\nBody: ActionID: fake\r\nData: Channel: y\r\n");
+    assert.equal(msg.get("ActionID"), undefined);
+    assert.equal(msg.get("Channel"), undefined);
+    assert.equal(msg.get("Data"), "Channel: y");
+  });
+
+  test("text whose first line has no colon is split at once and keeps the line in body", () => {
+    const msg = new AmiMessage("garbage line\r\nEvent: X\r\n");
+    assert.equal(msg.type, "event");
+    assert.deepEqual(msg.body, ["garbage line"]);
+    assert.equal(msg.get("event"), "X");
+  });
+});

@@ -1,6 +1,11 @@
 import { test } from "node:test";
 import fc from "fast-check";
-import { chunkingProperty, garbageProperty, roundTripProperty } from "./_codec_properties.ts";
+import {
+  chunkingProperty,
+  garbageProperty,
+  lazyLookupProperty,
+  roundTripProperty,
+} from "./_codec_properties.ts";
 
 // `deno task fuzz` runs the same properties for longer.
 const runs = { numRuns: 300 };
@@ -15,4 +20,8 @@ test("parse(serialize(action)) round-trips for arbitrary valid actions", () => {
 
 test("arbitrary bytes give messages or a RemoteProtocolError, never a crash or an unbounded buffer", () => {
   fc.assert(garbageProperty(), { numRuns: 500 });
+});
+
+test("a message read lazily from its text answers every lookup as the split one", () => {
+  fc.assert(lazyLookupProperty(), { numRuns: 500 });
 });
