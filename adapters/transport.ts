@@ -111,7 +111,12 @@ export function connectError(
   });
 }
 
-/** @returns the CA list as an array of PEM strings (empty when absent) */
+/**
+ * The trusted CAs of TLS options as a list.
+ *
+ * @param tls the TLS options
+ * @returns the CA list as an array of PEM strings (empty when absent)
+ */
 export function caList(tls: TlsOptions): string[] {
   if (tls.ca === undefined) return [];
   return typeof tls.ca === "string" ? [tls.ca] : [...tls.ca];

@@ -53,7 +53,7 @@ export class SimChannel {
   priority = 1;
   application = "";
   appData = "";
-  readonly vars = new Map<string, string>();
+  readonly vars: Map<string, string> = new Map();
   answeredAt: number | undefined;
   peer: SimChannel | undefined;
   call: SimCall | undefined;

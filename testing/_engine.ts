@@ -115,8 +115,8 @@ export class SimEngine implements CallHost {
   readonly asteriskVersion: string;
   readonly amiVersion: string;
   readonly loginFailureDelayMs: number;
-  readonly sessions = new Set<EventTarget>();
-  readonly globals = new Map<string, string>([
+  readonly sessions: Set<EventTarget> = new Set();
+  readonly globals: Map<string, string> = new Map([
     ["ASTETCDIR", "/etc/asterisk"],
     ["ASTMODDIR", "/usr/lib/asterisk/modules"],
   ]);
