@@ -147,4 +147,34 @@ describe(`amikit listen (${RUNTIME})`, () => {
     assert.match(result.stderr, /--secret exposes the secret/);
     assert.ok(!result.stderr.includes(SECRET) && !result.stdout.includes(SECRET));
   });
+
+  test("a stdout nobody reads: lines dropped and counted, the socket never stalls", async () => {
+    const run = listen([]);
+    run.child.stdout!.pause();
+    await waitFor(() => /listening to 1 node/.test(run.stderr()), 15_000, "listen to start");
+    const timeoutsBefore = sim.stats.writeTimeouts;
+    // 60,000 events in 2 s (~35 MB of JSON): far beyond the pipe and the 4 MiB output bound.
+    // (At full flood speed the simulator's 100 ms writetimeout can cut a busy client
+    // on a loaded machine whatever its output does, so the rate is fixed.)
+    await sim.flood({ count: 60_000, ratePerSec: 30_000 });
+    await sleep(200);
+    assert.equal(
+      sim.stats.writeTimeouts,
+      timeoutsBefore,
+      "the client kept reading (no writetimeout)",
+    );
+    process.kill(run.child.pid!, "SIGTERM");
+    await waitFor(() => /stopped:/.test(run.stderr()), 15_000, "shutdown");
+    run.child.stdout!.resume();
+    const result = await run.done;
+    assert.equal(result.code, 0, result.stderr);
+    const m = /stopped: (\d+) event lines written, (\d+) dropped/.exec(result.stderr);
+    assert.ok(m, result.stderr);
+    const [written, dropped] = [Number(m[1]), Number(m[2])];
+    assert.ok(dropped > 0, "lines were dropped");
+    assert.ok(written + dropped >= 60_000, `${written} + ${dropped} account for every event`);
+    assert.match(result.stderr, /stdout slow: \d+ event lines dropped since the last report/);
+    const reports = result.stderr.split("\n").filter((l) => l.includes("stdout slow")).length;
+    assert.ok(reports <= 3, `${reports} drop reports: at most one per interval`);
+  });
 });
