@@ -84,7 +84,6 @@ export interface LogFlags {
 /** A parsed command line. */
 export type ParsedCommand =
   | { readonly command: "help"; readonly topic?: Subcommand }
-  | { readonly command: "version" }
   | ListenCommand
   | ActionCommand
   | SimulateCommand
@@ -177,7 +176,6 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     const topic = rest[0];
     return { command: "help", topic: isSubcommand(topic) ? topic : undefined };
   }
-  if (sub === "--version" || sub === "version") return { command: "version" };
   if (!isSubcommand(sub)) throw new UsageError(`unknown command: ${sub}`);
   if (rest.includes("--help") || rest.includes("-h")) return { command: "help", topic: sub };
   try {
