@@ -64,7 +64,7 @@ const npmPkg = {
   type: "module",
   engines: pkg.engines,
   exports,
-  bin: pkg.bin,
+  bin: { amikit: "./esm/cli/main.js" },
   files: ["esm/", "!esm/tests/", "!esm/scripts/", "README.md", "LICENSE"],
   dependencies: pkg.dependencies,
 };
