@@ -11,6 +11,7 @@
  */
 
 import { AmiConnection, type ConnectionOptions } from "../core/mod.ts";
+import { isMain } from "./_main.ts";
 
 /** One measured figure. */
 export interface EngineBenchRow {
@@ -150,7 +151,7 @@ export function benchEngine(): Array<{ name: string; value: number; unit: string
   return rows;
 }
 
-if (import.meta.main) {
+if (isMain(import.meta)) {
   for (const r of benchEngine()) {
     const v = r.value >= 1000 ? Math.round(r.value).toLocaleString("en") : r.value.toFixed(3);
     console.log(`${r.name.padEnd(62)} ${v.padStart(12)} ${r.unit}`);

@@ -13,6 +13,7 @@
 import { readFileSync } from "node:fs";
 import { AmiParser } from "../core/mod.ts";
 import type { ParsedItem } from "../core/mod.ts";
+import { isMain } from "./_main.ts";
 
 /** One measured figure. */
 export interface BenchRow {
@@ -163,6 +164,6 @@ export function benchParser(rounds = 3): BenchRow[] {
   return rows;
 }
 
-if ((import.meta as { main?: boolean }).main) {
+if (isMain(import.meta)) {
   for (const row of benchParser()) console.log(`${row.name}: ${row.value.toFixed(2)} ${row.unit}`);
 }

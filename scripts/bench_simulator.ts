@@ -10,9 +10,8 @@
  */
 
 import * as net from "node:net";
-import process from "node:process";
-import { pathToFileURL } from "node:url";
 import { AmiSimulator, floodChunks } from "../testing/mod.ts";
+import { isMain } from "./_main.ts";
 
 const COUNT = 100_000;
 
@@ -105,8 +104,6 @@ export async function benchSimulator(): Promise<
   ];
 }
 
-const isMain = (import.meta as { main?: boolean }).main ??
-  (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href);
-if (isMain) {
+if (isMain(import.meta)) {
   for (const r of await benchSimulator()) console.log(`${r.name}: ${r.value} ${r.unit}`);
 }
