@@ -87,6 +87,10 @@ export interface SimulatorStats {
   eventsSent: number;
   /** Bytes written to sockets. */
   bytesSent: number;
+  /** Reads taken from client sockets. */
+  socketReads: number;
+  /** Socket writes (the answers to one read go out in one write). */
+  socketWrites: number;
   /** Sessions closed because they did not read (writetimeout). */
   writeTimeouts: number;
   /** Calls originated that created channels. */
@@ -129,6 +133,8 @@ export class SimEngine implements CallHost {
     actions: 0,
     eventsSent: 0,
     bytesSent: 0,
+    socketReads: 0,
+    socketWrites: 0,
     writeTimeouts: 0,
     callsStarted: 0,
     callsEnded: 0,

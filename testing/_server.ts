@@ -95,6 +95,8 @@ class Conn {
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #lastPending = 0;
   #closeAfterFlush = false;
+  #reading = false; // inside receive(): text is collected in #out
+  #out = "";
 
   constructor(
     readonly sim: AmiSimulator,
@@ -111,6 +113,22 @@ class Conn {
       local: addr(socket.localAddress, socket.localPort),
       remote: addr(socket.remoteAddress, socket.remotePort),
     });
+  }
+
+  /**
+   * Feeds one read to the session. What it answers is collected and written
+   * in one socket write once the whole read is processed.
+   */
+  receive(chunk: Uint8Array): void {
+    if (this.destroyed) return;
+    this.sim.engine.stats.socketReads++;
+    this.#reading = true;
+    try {
+      this.session.receive(chunk);
+    } finally {
+      this.#reading = false;
+      this.#flush();
+    }
   }
 
   info(): SessionInfo {
@@ -150,16 +168,36 @@ class Conn {
     if (this.#closeAfterFlush) this.closeGracefully();
   }
 
-  /** Writes to the socket (held while stalled), watching for a reader that does not read. */
+  /**
+   * Writes to the socket (held while stalled), watching for a reader that
+   * does not read. Text written while a read is processed is collected and
+   * written with the rest of the answers to that read.
+   */
   raw(data: string | Uint8Array): boolean {
     if (this.destroyed || this.ended) return false;
     if (this.stalled) {
       this.#stallQueue.push(typeof data === "string" ? data : Buffer.from(data).toString("latin1"));
       return true;
     }
-    this.sim.engine.stats.bytesSent += typeof data === "string"
-      ? Buffer.byteLength(data)
-      : data.length;
+    if (typeof data === "string" && this.#reading) {
+      this.#out += data;
+      return true;
+    }
+    this.#flush();
+    return this.#write(data);
+  }
+
+  #flush(): void {
+    if (this.#out === "") return;
+    const text = this.#out;
+    this.#out = "";
+    if (!this.destroyed && !this.ended) this.#write(text);
+  }
+
+  #write(data: string | Uint8Array): boolean {
+    const stats = this.sim.engine.stats;
+    stats.socketWrites++;
+    stats.bytesSent += typeof data === "string" ? Buffer.byteLength(data) : data.length;
     const ok = this.socket.write(data);
     if (!ok) this.#startWatchdog();
     return ok;
@@ -205,12 +243,14 @@ class Conn {
       return;
     }
     if (this.destroyed || this.ended) return;
+    this.#flush();
     this.ended = true;
     this.socket.end();
   }
 
   halfClose(): void {
     if (this.destroyed || this.ended) return;
+    this.#flush();
     this.ended = true;
     this.socket.end();
   }
@@ -218,6 +258,7 @@ class Conn {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.#out = "";
     this.#stopWatchdog();
     if (this.#heldTimer !== undefined) clearTimeout(this.#heldTimer);
     this.session.closed();
@@ -323,9 +364,7 @@ export class AmiSimulator {
     const conn = new Conn(this, socket, id, this.engine);
     this.#conns.set(id, conn);
     if (this.#stalledAll) conn.setStall(true);
-    socket.on("data", (chunk: Uint8Array) => {
-      if (!conn.destroyed) conn.session.receive(chunk);
-    });
+    socket.on("data", (chunk: Uint8Array) => conn.receive(chunk));
     socket.on("close", () => {
       conn.destroyed = true;
       conn.session.closed();

@@ -9,6 +9,7 @@
 
 import { createHash } from "node:crypto";
 import { AmiParser } from "../core/parser.ts";
+import type { ParsedItem } from "../core/parser.ts";
 import { AmiMessage } from "../core/message.ts";
 import type { Header } from "../core/message.ts";
 import { messageText } from "../core/serializer.ts";
@@ -75,11 +76,18 @@ export class SimSession implements EventTarget {
   readonly #addr: SessionAddresses;
   readonly #sessionId: string;
   readonly #sessionWall: number;
-  #line = new Uint8Array(MAX_LINE);
+  #line = new Uint8Array(MAX_LINE); // Asterisk's input line buffer
   #lineLen = 0;
   #tooLong = false;
-  #lines: Uint8Array[] = [];
+  #msg = new Uint8Array(1024); // the kept lines of the message being read, CRLF-ended
+  #msgLen = 0;
+  #lineCount = 0;
   #headerLoss = false;
+  #parser = newParser();
+  #parsed: AmiMessage | undefined;
+  readonly #onParsed = (item: ParsedItem): void => {
+    if (item.type !== "banner") this.#parsed = item;
+  };
   #closed = false;
   #held = false; // waiting for the failed-login delay
   #authenticated = false;
@@ -132,38 +140,41 @@ export class SimSession implements EventTarget {
 
   /** Feeds bytes read from the client. */
   receive(bytes: Uint8Array): void {
-    for (let i = 0; i < bytes.length && !this.#closed && !this.#held; i++) {
-      const b = bytes[i];
-      if (b === LF) {
-        let len = this.#lineLen;
-        if (len > 0 && this.#line[len - 1] === 13) len--;
-        const nul = this.#line.subarray(0, len).indexOf(0);
-        if (nul >= 0) len = nul;
-        this.#lineLen = 0;
-        this.#onLine(this.#line.slice(0, len));
-        continue;
-      }
-      this.#line[this.#lineLen++] = b;
-      if (this.#lineLen >= MAX_LINE) {
-        // Asterisk: "Discarding message ... Line too long"
+    const n = bytes.length;
+    let i = 0;
+    while (i < n && !this.#closed && !this.#held) {
+      const lf = bytes.indexOf(LF, i);
+      const end = lf < 0 ? n : lf;
+      // A line that reaches MAX_LINE bytes is dropped, and reading goes on
+      // with the bytes after it (Asterisk: "Discarding message ... Line too long").
+      while (end - i >= MAX_LINE - this.#lineLen) {
+        i += MAX_LINE - this.#lineLen;
         this.#lineLen = 0;
         this.#tooLong = true;
       }
+      this.#line.set(bytes.subarray(i, end), this.#lineLen);
+      this.#lineLen += end - i;
+      if (lf < 0) return;
+      i = lf + 1;
+      let len = this.#lineLen;
+      if (len > 0 && this.#line[len - 1] === 13) len--;
+      len = nulCut(this.#line, len);
+      this.#lineLen = 0;
+      this.#onLine(len);
     }
   }
 
-  #onLine(line: Uint8Array): void {
-    if (line.length > 0) {
-      if (this.#lines.length < MAX_HEADERS) this.#lines.push(line);
+  /** Takes the first `len` bytes of the line buffer as one line. */
+  #onLine(len: number): void {
+    if (len > 0) {
+      if (this.#lineCount < MAX_HEADERS) this.#keepLine(len);
       else this.#headerLoss = true;
       return;
     }
-    const lines = this.#lines;
     const tooLong = this.#tooLong;
     const loss = this.#headerLoss;
-    this.#lines = [];
     this.#tooLong = this.#headerLoss = false;
-    const msg = parseLines(lines);
+    const msg = this.#message();
     this.#engine.stats.actions++;
     if (loss) {
       this.#respond(msg, [["Response", "Error"], [
@@ -178,6 +189,36 @@ export class SimSession implements EventTarget {
     } else {
       this.#engine.batch(() => this.#process(msg));
     }
+  }
+
+  /** Appends a header line (with CRLF) to the message being read. */
+  #keepLine(len: number): void {
+    const need = this.#msgLen + len + 4; // the line, its CRLF, the final CRLF
+    if (need > this.#msg.length) {
+      const grown = new Uint8Array(Math.max(need, this.#msg.length * 2));
+      grown.set(this.#msg.subarray(0, this.#msgLen));
+      this.#msg = grown;
+    }
+    this.#msg.set(this.#line.subarray(0, len), this.#msgLen);
+    this.#msgLen += len;
+    this.#msg[this.#msgLen++] = 13;
+    this.#msg[this.#msgLen++] = LF;
+    this.#lineCount++;
+  }
+
+  /** Turns the kept lines into a message with the core parser, and starts the next. */
+  #message(): AmiMessage {
+    const len = this.#msgLen;
+    const lines = this.#lineCount;
+    this.#msgLen = this.#lineCount = 0;
+    if (lines === 0) return new AmiMessage([]);
+    this.#msg[len] = 13;
+    this.#msg[len + 1] = LF;
+    this.#parsed = undefined;
+    this.#parser.push(this.#msg.subarray(0, len + 2), this.#onParsed);
+    // A "Response: Follows" without "--END COMMAND--" is still open: drop it.
+    if (this.#parser.hasPartial) this.#parser = newParser();
+    return this.#parsed ?? new AmiMessage([]);
   }
 
   /** Whether this session takes a broadcast event. */
@@ -747,27 +788,15 @@ export function eventMask(value: string): number {
   return parseClasses(v);
 }
 
-/** Turns the framed header lines into a message with the core parser. */
-function parseLines(lines: Uint8Array[]): AmiMessage {
-  if (lines.length === 0) return new AmiMessage([]);
-  let size = 0;
-  for (const l of lines) size += l.length + 2;
-  const buf = new Uint8Array(size + 2);
-  let at = 0;
-  for (const l of lines) {
-    buf.set(l, at);
-    at += l.length;
-    buf[at++] = 13;
-    buf[at++] = 10;
-  }
-  buf[at++] = 13;
-  buf[at++] = 10;
-  const parser = new AmiParser({ expectBanner: false, maxHeaders: MAX_HEADERS + 1 });
-  let msg: AmiMessage | undefined;
-  parser.push(buf, (item) => {
-    if (item.type !== "banner") msg = item;
-  });
-  return msg ?? new AmiMessage([]);
+/** A line ends at its first NUL byte, as a C string. */
+function nulCut(line: Uint8Array, len: number): number {
+  for (let i = 0; i < len; i++) if (line[i] === 0) return i;
+  return len;
+}
+
+/** A parser for what a client sends: complete messages of at most MAX_HEADERS lines. */
+function newParser(): AmiParser {
+  return new AmiParser({ expectBanner: false, maxHeaders: MAX_HEADERS + 1 });
 }
 
 /** Output lines of a CLI command, or undefined when the command is unknown. */

@@ -29,6 +29,30 @@ describe("simulator basics", () => {
     }
   });
 
+  test("the answers to one read go out in one write, in order; Logoff in the same read still says Goodbye", async () => {
+    const sim = await AmiSimulator.start();
+    try {
+      const c = await RawClient.login(sim.port);
+      await c.find((m) => m.name === "FullyBooted");
+      await settle();
+      const reads = sim.stats.socketReads;
+      const writes = sim.stats.socketWrites;
+      let burst = "";
+      for (let i = 0; i < 50; i++) burst += `Action: Ping\r\nActionID: b${i}\r\n\r\n`;
+      c.send(burst + "Action: Logoff\r\nActionID: bye\r\n\r\n");
+      await c.closed;
+      const ids = c.messages.filter((m) => m.type === "response").map((m) => m.actionId);
+      const want = ["login", ...Array.from({ length: 50 }, (_, i) => `b${i}`), "bye"];
+      assert.deepEqual(ids, want);
+      assert.equal(c.messages.at(-1)?.get("Response"), "Goodbye");
+      const readsTaken = sim.stats.socketReads - reads;
+      assert.ok(readsTaken >= 1);
+      assert.equal(sim.stats.socketWrites - writes, readsTaken);
+    } finally {
+      await sim.stop();
+    }
+  });
+
   test("failed login answers after the configured delay and closes", async () => {
     const clock = new ManualClock();
     const sim = await AmiSimulator.start({ clock, loginFailureDelayMs: 1000 });
