@@ -16,6 +16,16 @@ export type Header = readonly [name: string, value: string];
  */
 export type MessageType = "event" | "response" | "action" | "unknown";
 
+/** What the reader of a message's text already knows about it (the parser tells). */
+export interface MessageTextOptions {
+  /**
+   * Whether a line's key is `ActionID` (in any case). `false` lets
+   * {@link AmiMessage.actionId} answer without searching the text, which
+   * matters for the events of a busy server (they rarely carry one).
+   */
+  readonly hasActionId?: boolean;
+}
+
 /**
  * One AMI message (a block of header lines ended by an empty line).
  *
@@ -31,17 +41,25 @@ export class AmiMessage {
   #body: readonly string[] | undefined;
   /** The raw text (lines ended by CRLF or LF) while the headers are not split yet. */
   #text: string | undefined;
+  /** Known from the parser: no line's key is `ActionID`. */
+  readonly #noActionId: boolean = false;
 
   /**
    * Creates a message from its headers, or from its raw text (header lines
    * ended by CRLF or LF, without the final empty line), split on first use.
    *
    * @param headers the headers in order, or the message's text
-   * @param body non-header lines (see {@link AmiMessage.body}); with text, found in it
+   * @param body non-header lines (see {@link AmiMessage.body}); with text,
+   *   found in it, and this argument may instead say what the reader of the
+   *   text already knows ({@link MessageTextOptions})
    */
-  constructor(headers: readonly Header[] | string, body: readonly string[] = []) {
+  constructor(
+    headers: readonly Header[] | string,
+    body: readonly string[] | MessageTextOptions = [],
+  ) {
     if (typeof headers === "string") {
       const text = headers;
+      this.#noActionId = (body as MessageTextOptions).hasActionId === false;
       const colon = text.indexOf(":");
       const nl = text.indexOf("\n");
       if (colon > 0 && (nl < 0 || colon < nl)) {
@@ -51,11 +69,13 @@ export class AmiMessage {
       }
       // The first line is not a header: split now (rare, and it decides the type).
       const split = splitText(text);
-      headers = split.headers;
-      body = split.body;
+      this.#headers = split.headers;
+      this.#body = split.body;
+      this.type = classify(split.headers[0]?.[0]);
+      return;
     }
     this.#headers = headers;
-    this.#body = body;
+    this.#body = Array.isArray(body) ? body : EMPTY;
     this.type = classify(headers[0]?.[0]);
   }
 
@@ -83,7 +103,7 @@ export class AmiMessage {
 
   /** The `ActionID` header, if present. */
   get actionId(): string | undefined {
-    return this.get("ActionID");
+    return this.#noActionId ? undefined : this.get("ActionID");
   }
 
   /**
@@ -245,14 +265,23 @@ function lineStartIndexOf(text: string, name: string): number {
 function classifyKey(text: string, colon: number): MessageType {
   switch (colon) {
     case 5:
-      return classify(text.slice(0, 5));
+      return startsWithLower(text, "event") ? "event" : "unknown";
     case 6:
-      return classify(text.slice(0, 6));
+      return startsWithLower(text, "action") ? "action" : "unknown";
     case 8:
-      return classify(text.slice(0, 8));
+      return startsWithLower(text, "response") ? "response" : "unknown";
     default:
       return "unknown";
   }
+}
+
+/** Whether `text` starts with `lower` (ASCII letters only), in any case. */
+function startsWithLower(text: string, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    // For a letter, OR 0x20 gives its lower case; no other character maps onto a letter.
+    if ((text.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 function classify(first: string | undefined): MessageType {

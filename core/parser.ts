@@ -45,7 +45,9 @@ export const DEFAULT_PARSER_LIMITS: Readonly<Required<Omit<ParserOptions, "expec
 
 const LF = 10;
 const CR = 13;
+const COLON = 58;
 const END_COMMAND = "--END COMMAND--";
+const ACTION_ID = "actionid";
 // "Response: Follows" in lower case, to recognise legacy Command output.
 const FOLLOWS = "response: follows";
 
@@ -69,6 +71,7 @@ export class AmiParser {
   readonly #maxMessage: number;
   readonly #maxHeaders: number;
   #buf: Uint8Array = new Uint8Array(0);
+  #words: Uint32Array = new Uint32Array(0); // #buf seen four bytes at a time
   #start = 0; // first byte not yet consumed (start of the current message or line)
   #end = 0; // end of valid data
   #lineStart = 0; // start of the line being scanned
@@ -76,6 +79,7 @@ export class AmiParser {
   #bannerPending: boolean;
   #follows = false; // inside a legacy "Response: Follows" body
   #followsDone = false; // saw --END COMMAND--; the next empty line ends the message
+  #hasActionId = false; // a line of the current message has the key ActionID
   #error: RemoteProtocolError | undefined;
 
   /**
@@ -125,7 +129,9 @@ export class AmiParser {
 
   #fail(err: RemoteProtocolError): void {
     this.#error = err;
+    this.#hasActionId = false;
     this.#buf = new Uint8Array(0);
+    this.#words = new Uint32Array(0);
     this.#start = this.#end = this.#lineStart = 0;
   }
 
@@ -149,6 +155,7 @@ export class AmiParser {
         );
         grown.set(buf.subarray(this.#start, this.#end));
         this.#buf = buf = grown;
+        this.#words = new Uint32Array(grown.buffer, 0, grown.length >>> 2);
       }
       this.#lineStart -= this.#start;
       this.#end = pending;
@@ -160,12 +167,12 @@ export class AmiParser {
 
   #scan(onItem: (item: ParsedItem) => void): void {
     const buf = this.#buf;
+    const words = this.#words;
     const end = this.#end;
     let lineStart = this.#lineStart;
     while (lineStart < end) {
-      let lf = buf.indexOf(LF, lineStart);
-      if (lf >= end) lf = -1;
-      if (lf < 0) {
+      const lf = findLf(buf, words, lineStart, end);
+      if (lf === end) {
         this.#lineStart = lineStart;
         this.#checkPartial(end - lineStart, end - this.#start, true);
         return;
@@ -190,10 +197,12 @@ export class AmiParser {
         } else {
           const msgStart = this.#start;
           const follows = this.#follows;
+          const hasActionId = this.#hasActionId;
           this.#start = next;
           this.#lines = 0;
-          this.#follows = this.#followsDone = false;
-          onItem(buildMessage(decoder.decode(buf.subarray(msgStart, lineStart)), follows));
+          this.#follows = this.#followsDone = this.#hasActionId = false;
+          const text = decoder.decode(buf.subarray(msgStart, lineStart));
+          onItem(follows ? buildFollows(text) : new AmiMessage(text, { hasActionId }));
         }
         lineStart = next;
         continue;
@@ -208,6 +217,9 @@ export class AmiParser {
         this.#follows && !this.#followsDone && endsWithEndCommand(buf, lineStart, contentEnd)
       ) {
         this.#followsDone = true;
+      }
+      if (lineLen > 8 && buf[lineStart + 8] === COLON && isActionIdKey(buf, lineStart)) {
+        this.#hasActionId = true;
       }
       this.#lines++;
       if (this.#lines > this.#maxHeaders) {
@@ -250,11 +262,43 @@ export class AmiParser {
   }
 }
 
+/**
+ * The index of the first LF in `buf[from, end)`, or `end`. Reads four bytes
+ * at a time (a word holds an LF when `word ^ 0x0a0a0a0a` has a zero byte):
+ * lines are short and many, and this beats both a byte loop and a call to
+ * `indexOf` per line.
+ */
+function findLf(buf: Uint8Array, words: Uint32Array, from: number, end: number): number {
+  let i = from;
+  for (; (i & 3) !== 0; i++) {
+    if (i === end) return end;
+    if (buf[i] === LF) return i;
+  }
+  const wordEnd = end >>> 2;
+  let w = i >>> 2;
+  while (w < wordEnd) {
+    const x = words[w] ^ 0x0a0a0a0a;
+    if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break;
+    w++;
+  }
+  for (i = w << 2; i < end; i++) if (buf[i] === LF) return i;
+  return end;
+}
+
 function asciiLowerEquals(buf: Uint8Array, at: number, lower: string): boolean {
   for (let i = 0; i < lower.length; i++) {
     let c = buf[at + i];
     if (c >= 65 && c <= 90) c += 32;
     if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** Whether the 8 bytes at `at` spell `actionid` in any case (the caller checked the colon after them). */
+function isActionIdKey(buf: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 8; i++) {
+    // For a letter, OR 0x20 gives its lower case; no other byte maps onto a letter.
+    if ((buf[at + i] | 0x20) !== ACTION_ID.charCodeAt(i)) return false;
   }
   return true;
 }
@@ -281,11 +325,6 @@ function parseBanner(line: string): Banner {
     );
   }
   return { type: "banner", line, protocolVersion: m[1] };
-}
-
-/** Turns the decoded text of one message (without its final empty line) into a message. */
-function buildMessage(text: string, follows: boolean): AmiMessage {
-  return follows ? buildFollows(text) : new AmiMessage(text);
 }
 
 /** A legacy `Response: Follows`: headers, then the raw body up to `--END COMMAND--`. */
