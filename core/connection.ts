@@ -119,8 +119,16 @@ class Pending implements HeapEntry {
   }
 }
 
+/** `a` equals the lower-case ASCII word `lower` in any case (no allocation: it runs per message). */
 function eqi(a: string | undefined, lower: string): boolean {
-  return a !== undefined && a.length === lower.length && a.toLowerCase() === lower;
+  if (a === undefined || a.length !== lower.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const c = a.charCodeAt(i);
+    if (c !== lower.charCodeAt(i) && (c < 65 || c > 90 || c + 32 !== lower.charCodeAt(i))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 function checkIdPart(name: string, value: string): void {
@@ -211,8 +219,8 @@ export class AmiConnection {
   #closeReason: CloseReason = "local";
   #lastRx: number;
 
-  // Write buffer.
-  #out: Uint8Array[] = [];
+  // Write buffer: action texts, encoded together when polled.
+  #out = "";
   #outBytes = 0;
   #queuedTotal = 0;
   #sentTotal = 0;
@@ -448,10 +456,9 @@ export class AmiConnection {
       throw new LocalProtocolError(`timeoutMs must be a positive number (Infinity: no deadline)`);
     }
     const id = this.#idPrefix + (this.#counter + 1);
-    const bytes = encoder.encode(
-      actionText({ name: action.name, actionId: id, fields: action.fields }),
-    );
-    if (this.#outBytes + bytes.length > this.#maxWrite) {
+    const text = actionText({ name: action.name, actionId: id, fields: action.fields });
+    const size = utf8Length(text);
+    if (this.#outBytes + size > this.#maxWrite) {
       throw new LocalProtocolError(
         `the write buffer would exceed maxWriteBufferBytes (${this.#maxWrite}); drain pollTransmit`,
       );
@@ -465,7 +472,7 @@ export class AmiConnection {
     }
     const timeoutMs = options?.timeoutMs ??
       (kind === K_ORIGINATE ? this.#originateTimeoutMs : this.#actionTimeoutMs);
-    this.#enqueueBytes(bytes);
+    this.#enqueue(text, size);
     const p = new Pending(id, action.name, kind, timeoutMs, now + timeoutMs, this.#queuedTotal);
     this.#pending.set(id, p);
     if (Number.isFinite(p.deadline)) this.#heap.push(p);
@@ -511,19 +518,9 @@ export class AmiConnection {
    * @returns the bytes, or `undefined`
    */
   pollTransmit(): Uint8Array | undefined {
-    const out = this.#out;
-    if (out.length === 0 || this.#state === "closed") return undefined;
-    let bytes: Uint8Array;
-    if (out.length === 1) bytes = out[0];
-    else {
-      bytes = new Uint8Array(this.#outBytes);
-      let at = 0;
-      for (const chunk of out) {
-        bytes.set(chunk, at);
-        at += chunk.length;
-      }
-    }
-    this.#out = [];
+    if (this.#outBytes === 0 || this.#state === "closed") return undefined;
+    const bytes = encoder.encode(this.#out);
+    this.#out = "";
     this.#outBytes = 0;
     this.#sentTotal += bytes.length;
     this.#bytesOut += bytes.length;
@@ -847,14 +844,16 @@ export class AmiConnection {
   /** Queues an engine-made action (not subject to the write cap); returns its ActionID. */
   #sendInternal(name: string, fields: [string, string][] | undefined): string {
     const id = this.#idPrefix + ++this.#counter;
-    this.#enqueueBytes(encoder.encode(actionText({ name, actionId: id, fields })));
+    const text = actionText({ name, actionId: id, fields });
+    this.#enqueue(text, utf8Length(text));
     return id;
   }
 
-  #enqueueBytes(bytes: Uint8Array): void {
-    this.#out.push(bytes);
-    this.#outBytes += bytes.length;
-    this.#queuedTotal += bytes.length;
+  /** Queues an action's text, `size` bytes once encoded. */
+  #enqueue(text: string, size: number): void {
+    this.#out += text;
+    this.#outBytes += size;
+    this.#queuedTotal += size;
     this.#messagesOut++;
   }
 
@@ -867,7 +866,7 @@ export class AmiConnection {
     if (this.#state === "closed") return;
     this.#state = "closed";
     // Unsent bytes never reach a later session (invariant 5).
-    this.#out = [];
+    this.#out = "";
     this.#outBytes = 0;
     const sent = this.#sentTotal;
     for (const p of this.#pending.values()) {
@@ -900,6 +899,15 @@ function earliest(a: number | undefined, b: number | undefined): number | undefi
   if (a === undefined) return b;
   if (b === undefined) return a;
   return a < b ? a : b;
+}
+
+/** The UTF-8 size of `text`, as `TextEncoder` encodes it (a lone surrogate as U+FFFD). */
+function utf8Length(text: string): number {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    if (text.charCodeAt(i) >= 0x80) return encoder.encode(text).length;
+  }
+  return n;
 }
 
 function isAsync(action: Action): boolean {

@@ -75,7 +75,8 @@ describe("parser: the ActionID note", () => {
   });
 
   test("messages before and after one with an ActionID answer right", () => {
-    const text = "Event: A\r\nActionID: 1\r\n\r\nEvent: B\r\n\r\nResponse: Success\r\nactionid: 2\r\n\r\n";
+    const text =
+      "Event: A\r\nActionID: 1\r\n\r\nEvent: B\r\n\r\nResponse: Success\r\nactionid: 2\r\n\r\n";
     const [a, b, c] = parseAll(encoder.encode(text), false);
     assert.equal(a.actionId, "1");
     assert.equal(b.actionId, undefined);
