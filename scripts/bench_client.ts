@@ -5,11 +5,24 @@
  * 100 Pings in flight, and peak RSS, for amikit on Node, Deno and Bun, the
  * npm clients `asterisk-manager`, `asterisk.io` and `yana`, and a bare
  * `node:net` reader, side by side in one run. Each contender runs in its own
- * child process against one simulator in this process.
+ * child process.
+ *
+ * The flood comes from the simulator (`testing/`) in this process. The
+ * actions go, on a second connection, to a dedicated Ping responder
+ * (`scripts/_ping_responder.ts`: banner, Login, and Asterisk's answer to
+ * every Ping, all actions of one read answered in one write), in a Node
+ * process of its own. Why: the simulator is a faithful AMI emulation, not a
+ * load generator; at about 4-5 µs per action it was the ceiling for every
+ * contender, the bare reader included, so the phase measured the server.
+ * The responder costs under 1 µs per action (Node, Deno and Bun alike within
+ * noise), and the bare reader (which batches its Pings per microtask, as
+ * amikit does) shows the ceiling: it must stay well above every client. The
+ * simulator's own speed is reported by `scripts/bench_simulator.ts`.
  *
  * Run: `deno run -A scripts/bench_client.ts` (builds `npm/` first if it is
  * missing; amikit on Node runs from the build). `BENCH_EVENTS` and
- * `BENCH_ACTIONS` change the counts.
+ * `BENCH_ACTIONS` change the counts; `BENCH_RESPONDER` (`node`, `deno`,
+ * `bun` or `parent`) the responder's host.
  *
  * @module
  */
@@ -19,11 +32,13 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { AmiSimulator } from "../testing/mod.ts";
+import { startPingResponder } from "./_ping_responder.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const ACTIONS = Number(process.env.BENCH_ACTIONS ?? 20_000);
 const IN_FLIGHT = 100;
+const RESPONDER_HOST = (process.env.BENCH_RESPONDER ?? "node") as Contender["runtime"] | "parent";
 
 /** One contender: a name, the runtime that runs it, and the module it imports. */
 interface Contender {
@@ -62,8 +77,8 @@ import process from "node:process";
 import { createRequire } from "node:module";
 import * as net from "node:net";
 import { readFileSync } from "node:fs";
-const [kind, modPath, portText, eventsText, actionsText, inflightText, root] = process.argv.slice(2);
-const port = Number(portText), N = Number(eventsText), A = Number(actionsText), F = Number(inflightText);
+const [kind, modPath, portText, actionsPortText, eventsText, actionsText, inflightText, root] = process.argv.slice(2);
+const port = Number(portText), actionsPort = Number(actionsPortText), N = Number(eventsText), A = Number(actionsText), F = Number(inflightText);
 const require = createRequire(root + "package.json");
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 let peak = 0;
@@ -104,7 +119,7 @@ async function runActions(send) {
 }
 const result = {};
 const LOGIN = "Action: Login\r\nActionID: L\r\nUsername: admin\r\nSecret: amp111\r\n\r\n";
-async function setup() {
+async function setup(port) {
   switch (kind) {
     case "amikit": {
       const m = await import(modPath);
@@ -128,9 +143,15 @@ async function setup() {
       });
       s.write(LOGIN);
       await ready;
-      let id = 0;
+      // Pings sent in one burst leave in one write, as amikit's do.
+      let id = 0, queued = "";
+      const flush = () => { s.write(queued); queued = ""; };
       return {
-        send: () => new Promise((r) => { pongWaiters.push(r); s.write("Action: Ping\r\nActionID: p" + (id++) + "\r\n\r\n"); }),
+        send: () => new Promise((r) => {
+          pongWaiters.push(r);
+          if (queued === "") queueMicrotask(flush);
+          queued += "Action: Ping\r\nActionID: p" + (id++) + "\r\n\r\n";
+        }),
         close: () => s.destroy(),
       };
     }
@@ -170,7 +191,7 @@ async function setup() {
   throw new Error("unknown kind " + kind);
 }
 try {
-  const c = await setup();
+  const c = await setup(port);
   out({ ready: true });
   // The parent floods; give up 20 s after the last progress.
   let last = -1;
@@ -184,15 +205,18 @@ try {
   result.eventsPerSec = seen > 1 ? (seen - 1) / (((t1 || now()) - t0) / 1000) : 0;
   result.eventsPerCpuSec = seen > 1 ? (seen - 1) / (((c1 ?? cpu()) - c0) / 1000) : 0;
   out({ flooded: true });
+  try { c.close(); } catch {}
+  // The actions run on a second connection, to the Ping responder.
+  const a = await setup(actionsPort);
   result.actionsPerSec = await Promise.race([
-    runActions(c.send),
+    runActions(a.send),
     new Promise((_, j) => setTimeout(() => j(new Error("actions timed out")), 60000)),
   ]);
   result.actionsDone = A;
   sample();
   result.peakRssMb = Math.max(peak, hwm()) / 1e6;
   result.checksum = checksum;
-  try { c.close(); } catch {}
+  try { a.close(); } catch {}
 } catch (e) {
   sample();
   result.error = String(e && e.message || e);
@@ -203,19 +227,56 @@ out({ result });
 process.exit(0);
 `;
 
+/**
+ * Starts the Ping responder: in this process (`parent`) or in a child of
+ * its own under a runtime; resolves with its port.
+ */
+async function startResponder(
+  host: Contender["runtime"] | "parent",
+): Promise<{ port: number; close(): Promise<void> }> {
+  if (host === "parent") return await startPingResponder();
+  const script = host === "node"
+    ? `${ROOT}npm/esm/scripts/_ping_responder.js`
+    : `${ROOT}scripts/_ping_responder.ts`;
+  const argv = host === "deno" ? ["run", "-A", script] : [script];
+  const child = spawn(binary(host), argv, { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = "";
+    child.stdout.on("data", (d: Uint8Array) => {
+      buf += new TextDecoder().decode(d);
+      const m = /\{"port":(\d+)\}/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on("exit", (code) => reject(new Error(`the Ping responder exited (${code})`)));
+  });
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.on("exit", () => resolve());
+        child.stdin.end();
+      }),
+  };
+}
+
 function binary(runtime: Contender["runtime"]): string {
   if (runtime === "node") return "node";
   return `${ROOT}node_modules/.bin/${runtime}`;
 }
 
 /** Runs one contender against the simulator; resolves with its report. */
-function runChild(sim: AmiSimulator, c: Contender, childPath: string): Promise<ChildResult> {
+function runChild(
+  sim: AmiSimulator,
+  c: Contender,
+  options: { childPath: string; actionsPort: number },
+): Promise<ChildResult> {
   const modPath = c.runtime === "node" ? `${ROOT}npm/esm/mod.js` : `${ROOT}mod.ts`;
   const args = [
-    childPath,
+    options.childPath,
     c.kind,
     modPath,
     String(sim.port),
+    String(options.actionsPort),
     String(EVENTS),
     String(ACTIONS),
     String(IN_FLIGHT),
@@ -262,12 +323,14 @@ function runChild(sim: AmiSimulator, c: Contender, childPath: string): Promise<C
  * @returns one row per figure
  */
 export async function benchClient(): Promise<Array<{ name: string; value: number; unit: string }>> {
-  if (!existsSync(`${ROOT}npm/esm/mod.js`)) {
+  const built = (): boolean =>
+    existsSync(`${ROOT}npm/esm/mod.js`) && existsSync(`${ROOT}npm/esm/scripts/_ping_responder.js`);
+  if (!built()) {
     const b = spawnSync(binary("deno"), ["run", "-A", "scripts/build_npm.ts"], {
       cwd: ROOT,
       stdio: "inherit",
     });
-    if (b.status !== 0 && !existsSync(`${ROOT}npm/esm/mod.js`)) {
+    if (b.status !== 0 && !built()) {
       throw new Error("bench_client: the npm build failed");
     }
   }
@@ -279,9 +342,10 @@ export async function benchClient(): Promise<Array<{ name: string; value: number
   // writetimeout off: a slow peer would otherwise be cut off mid-flood (as
   // Asterisk would do) and report nothing comparable.
   const sim = await AmiSimulator.start({ writeTimeoutMs: 0 });
+  const responder = await startResponder(RESPONDER_HOST);
   try {
     for (const c of CONTENDERS) {
-      const r = await runChild(sim, c, childPath);
+      const r = await runChild(sim, c, { childPath, actionsPort: responder.port });
       results.set(c.name, r);
       if (r.error) console.error(`bench_client: ${c.name}: ${r.error}`);
       if (r.eventsSeen !== undefined && r.eventsSeen < EVENTS) {
@@ -311,6 +375,7 @@ export async function benchClient(): Promise<Array<{ name: string; value: number
     }
   } finally {
     await sim.stop();
+    await responder.close();
   }
   const peers = CONTENDERS.filter((c) => c.peer).map((c) => results.get(c.name)!);
   const bestPeerEvents = Math.max(
