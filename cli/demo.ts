@@ -13,7 +13,7 @@ import { renderMetrics } from "../core/prometheus.ts";
 import { type Client, connect } from "../mod.ts";
 import { AmiSimulator, answerAndWait, busy, type Dialplan, noAnswer } from "../testing/mod.ts";
 import type { DemoCommand } from "./_args.ts";
-import { CLIENT_STATES, MetricsTracker } from "./_metrics.ts";
+import { CLIENT_STATES, nodeMetrics } from "./_metrics.ts";
 import { EXIT, exitAfterFlush } from "./_process.ts";
 import { BoundedWriter, stdioWriter } from "./_writer.ts";
 import { configureLogging } from "./log_sink.ts";
@@ -366,7 +366,7 @@ export async function runDemo(cmd: DemoCommand, redactor: Redactor): Promise<nev
 
   // Summary with the metrics, taken before logging off.
   const stats = client.stats();
-  const metrics = new MetricsTracker().sample(stats);
+  const metrics = nodeMetrics(stats);
   const prom = renderMetrics({
     nodes: { [NODE]: metrics },
     logRecordsDropped: sink.stats().dropped,

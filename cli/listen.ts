@@ -26,7 +26,7 @@ import {
   resolveNodes,
   stdinIsTerminal,
 } from "./_args.ts";
-import { CLIENT_STATES, MetricsTracker } from "./_metrics.ts";
+import { CLIENT_STATES, nodeMetrics } from "./_metrics.ts";
 import { EXIT, exitAfterFlush, onTerminate } from "./_process.ts";
 import { JsonOutput } from "./json_out.ts";
 import { configureLogging } from "./log_sink.ts";
@@ -120,7 +120,6 @@ export async function runListen(cmd: ListenCommand, redactor: Redactor): Promise
     out.event(node, event);
   });
 
-  const tracker = new MetricsTracker();
   let metrics: MetricsServer | undefined;
 
   async function shutdown(code: number): Promise<never> {
@@ -174,7 +173,7 @@ export async function runListen(cmd: ListenCommand, redactor: Redactor): Promise
         metrics: () =>
           renderMetrics({
             nodes: Object.fromEntries(
-              cluster.stats().nodes.map((s) => [s.node, tracker.sample(s)]),
+              cluster.stats().nodes.map((s) => [s.node, nodeMetrics(s)]),
             ),
             logRecordsDropped: sink.stats().dropped,
             outputLinesDropped: out.stats().dropped,

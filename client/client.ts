@@ -106,6 +106,10 @@ export interface ClientStats {
   readonly attempts: number;
   /** Sessions that logged in. */
   readonly sessions: number;
+  /** Sessions that logged in again after a lost one (`sessions - 1`, at least 0). */
+  readonly reconnects: number;
+  /** Engine counters summed over every session so far, the current one included. */
+  readonly totals: SessionTotals;
   /** Events handed to listeners and iterators. */
   readonly eventsDispatched: number;
   /** Listener exceptions and rejections (isolated). */
@@ -122,6 +126,41 @@ export interface ClientStats {
   readonly timerWakeups: number;
   /** The current session's engine counters, if connected. */
   readonly session: ConnectionStats | undefined;
+}
+
+/** The engine counters that add up across sessions (see {@link ConnectionStats}). */
+export type SessionTotals = Readonly<Pick<ConnectionStats, TotalKey>>;
+
+type TotalKey =
+  | "bytesIn"
+  | "bytesOut"
+  | "messagesIn"
+  | "messagesOut"
+  | "eventsDelivered"
+  | "eventsDropped"
+  | "actionsSent"
+  | "actionsCompleted"
+  | "actionsFailed"
+  | "actionsTimedOut"
+  | "orphans";
+
+const TOTAL_KEYS: readonly TotalKey[] = [
+  "bytesIn",
+  "bytesOut",
+  "messagesIn",
+  "messagesOut",
+  "eventsDelivered",
+  "eventsDropped",
+  "actionsSent",
+  "actionsCompleted",
+  "actionsFailed",
+  "actionsTimedOut",
+  "orphans",
+];
+
+function addTotals(into: Record<TotalKey, number>, from: ConnectionStats | undefined): void {
+  if (from === undefined) return;
+  for (const k of TOTAL_KEYS) into[k] += from[k];
 }
 
 /** Lets a cluster gate reconnect attempts (see `Cluster`). */
@@ -195,6 +234,10 @@ export class Client implements AsyncDisposable {
   // Counters.
   #attempts = 0;
   #sessions = 0;
+  /** Counters of the sessions that ended. */
+  readonly #pastTotals: Record<TotalKey, number> = Object.fromEntries(
+    TOTAL_KEYS.map((k) => [k, 0]),
+  ) as Record<TotalKey, number>;
   #eventsDispatched = 0;
   #listenerErrors = 0;
   #rejectedDisconnected = 0;
@@ -348,11 +391,16 @@ export class Client implements AsyncDisposable {
   stats(): ClientStats {
     let streamDrops = 0;
     for (const s of this.#streams) streamDrops += s.dropped;
+    const session = this.#session?.stats();
+    const totals = { ...this.#pastTotals };
+    addTotals(totals, session);
     return {
       node: this.node,
       state: this.#state,
       attempts: this.#attempts,
       sessions: this.#sessions,
+      reconnects: Math.max(0, this.#sessions - 1),
+      totals,
       eventsDispatched: this.#eventsDispatched,
       listenerErrors: this.#listenerErrors,
       streamDrops,
@@ -360,7 +408,7 @@ export class Client implements AsyncDisposable {
       rejectedDisconnected: this.#rejectedDisconnected,
       abandoned: this.#abandoned + (this.#session?.abandoned ?? 0),
       timerWakeups: this.#session?.wakeups ?? 0,
-      session: this.#session?.stats(),
+      session,
     };
   }
 
@@ -468,8 +516,8 @@ export class Client implements AsyncDisposable {
         throw new ConnectError("closed", "the connection closed right after login");
       }
     } catch (error) {
-      if (this.#session === session) this.#session = undefined;
       session.close();
+      this.#detach(session);
       throw error;
     }
     this.#sessions++;
@@ -508,7 +556,7 @@ export class Client implements AsyncDisposable {
 
   /** A logged-in session ended. */
   #lost(session: Session, notice: StateNotice): void {
-    if (this.#session === session) this.#session = undefined;
+    this.#detach(session);
     if (this.#state === "closing" || this.#state === "closed") return;
     // No backoff, or the user's own Logoff: the end, no reconnect.
     if (this.#backoff === undefined || notice.reason === "loggedOff") {
@@ -646,10 +694,17 @@ export class Client implements AsyncDisposable {
     this.#shutdown(change.error);
   }
 
+  /** Forgets the current session, keeping its counters in the totals. */
+  #detach(session: Session): void {
+    if (this.#session !== session) return;
+    this.#session = undefined;
+    addTotals(this.#pastTotals, session.stats());
+    this.#abandoned += session.abandoned;
+  }
+
   /** Fails the waiting actions and ends the streams. */
   #shutdown(error?: Error): void {
-    this.#abandoned += this.#session?.abandoned ?? 0;
-    this.#session = undefined;
+    if (this.#session !== undefined) this.#detach(this.#session);
     for (const w of this.#waiting.splice(0)) {
       w.cleanup?.();
       w.reject(new ConnectionLostError(w.action.name, false, "closed", { cause: error }));

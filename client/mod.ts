@@ -18,6 +18,7 @@ export {
   type ConnectPermit,
   connectWith,
   type ReconnectOptions,
+  type SessionTotals,
   type StateChange,
 } from "./client.ts";
 export {

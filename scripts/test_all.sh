@@ -38,7 +38,7 @@ runner_status "deno test" "${PIPESTATUS[0]}"
 
 echo "== bun test"
 BUN_OUT=$(mktemp)
-"$BIN/bun" test --timeout 60000 tests/ 2>&1 | tee "$BUN_OUT"
+"$BIN/bun" test --timeout 60000 ./tests/ 2>&1 | tee "$BUN_OUT"
 bun_status=${PIPESTATUS[0]}
 bp=$(grep -Eo '^ *[0-9]+ pass' "$BUN_OUT" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 bf=$(grep -Eo '^ *[0-9]+ fail' "$BUN_OUT" | tail -1 | grep -Eo '[0-9]+' || echo 0)
