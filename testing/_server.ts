@@ -93,7 +93,9 @@ class Conn {
   #held: string[] = [];
   #heldTimer: ReturnType<typeof setTimeout> | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
-  #lastPending = 0;
+  /** Bytes handed to the socket so far, and how many had left its buffer at the last check. */
+  #handed = 0;
+  #lastDrained = 0;
   #closeAfterFlush = false;
   #reading = false; // inside receive(): text is collected in #out
   #out = "";
@@ -197,7 +199,9 @@ class Conn {
   #write(data: string | Uint8Array): boolean {
     const stats = this.sim.engine.stats;
     stats.socketWrites++;
-    stats.bytesSent += typeof data === "string" ? Buffer.byteLength(data) : data.length;
+    const bytes = typeof data === "string" ? Buffer.byteLength(data) : data.length;
+    stats.bytesSent += bytes;
+    this.#handed += bytes;
     const ok = this.socket.write(data);
     if (!ok) this.#startWatchdog();
     return ok;
@@ -206,16 +210,20 @@ class Conn {
   #startWatchdog(): void {
     const limit = this.sim.writeTimeoutMs;
     if (limit <= 0 || this.#watchdog !== undefined) return;
-    this.#lastPending = this.socket.writableLength;
+    // Progress is what left the socket's buffer (handed over minus still
+    // pending): new writes refill the buffer while the client reads, so the
+    // buffer's size alone says nothing.
+    this.#lastDrained = this.#handed - this.socket.writableLength;
     this.#watchdog = setInterval(() => {
       const pending = this.socket.writableLength;
+      const drained = this.#handed - pending;
       if (this.destroyed || pending === 0) {
         this.#stopWatchdog();
-      } else if (!this.stalled && pending >= this.#lastPending) {
+      } else if (!this.stalled && drained <= this.#lastDrained) {
         this.sim.engine.stats.writeTimeouts++;
         this.destroy();
       } else {
-        this.#lastPending = pending;
+        this.#lastDrained = drained;
       }
     }, limit);
   }

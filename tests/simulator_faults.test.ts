@@ -129,6 +129,29 @@ describe("simulator faults", () => {
     }
   });
 
+  test("writetimeout: a client that keeps reading is never cut off by a flood", async () => {
+    const sim = await AmiSimulator.start({ writeTimeoutMs: 100 });
+    try {
+      const c = await RawClient.login(sim.port);
+      let received = 0;
+      c.socket.removeAllListeners("data");
+      c.socket.on("data", (chunk: Uint8Array) => {
+        received += chunk.length;
+      });
+      const before = sim.stats.bytesSent;
+      await sim.flood({ count: 200_000 }); // ~80 MB, as fast as the socket takes it
+      const flooded = sim.stats.bytesSent - before;
+      const end = performance.now() + 10_000;
+      while (received < flooded && performance.now() < end) await settle(20);
+      assert.equal(sim.stats.writeTimeouts, 0);
+      assert.equal(sim.sessionCount, 1);
+      assert.ok(received >= flooded, `received ${received} of ${flooded}`);
+      await c.close();
+    } finally {
+      await sim.stop();
+    }
+  });
+
   test("flood at a rate spreads the events over time", async () => {
     const sim = await AmiSimulator.start();
     try {
