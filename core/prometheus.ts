@@ -21,6 +21,8 @@
  * @module
  */
 
+import type { ConnectionStats } from "./connection_types.ts";
+
 /** The value kinds this renderer writes. */
 export type MetricType = "counter" | "gauge";
 
@@ -45,46 +47,21 @@ export interface MetricFamily {
 }
 
 /**
- * The counters of one node. The fields of `ConnectionStats` plus the
- * client's `reconnects`; `state` is any state name (the engine's or the
- * client's, such as `reconnecting`).
+ * The counters of one node: the fields of {@link ConnectionStats} (summed
+ * over the node's sessions for the counters) plus the client's
+ * `reconnects`; `state` is any state name (the engine's or the client's,
+ * such as `reconnecting`), and an unknown keepalive round trip is omitted.
  */
-export interface NodeMetrics {
-  /** The connection state, e.g. `ready`. */
-  readonly state: string;
-  /** Reconnections since the client started (0 when not tracked). */
-  readonly reconnects?: number;
-  /** Bytes received. */
-  readonly bytesIn: number;
-  /** Bytes written. */
-  readonly bytesOut: number;
-  /** Messages parsed. */
-  readonly messagesIn: number;
-  /** Actions serialized. */
-  readonly messagesOut: number;
-  /** Events delivered to the application. */
-  readonly eventsDelivered: number;
-  /** Events dropped by a full queue. */
-  readonly eventsDropped: number;
-  /** Current event queue depth. */
-  readonly eventQueueDepth: number;
-  /** Actions sent. */
-  readonly actionsSent: number;
-  /** Actions completed with success. */
-  readonly actionsCompleted: number;
-  /** Actions failed (other than timeouts). */
-  readonly actionsFailed: number;
-  /** Actions timed out. */
-  readonly actionsTimedOut: number;
-  /** Actions pending now. */
-  readonly actionsPending: number;
-  /** Responses and events with an ActionID not pending in this session. */
-  readonly orphans: number;
-  /** Bytes waiting to be written. */
-  readonly writeBufferBytes: number;
-  /** Last keepalive round trip, ms; omitted from the output when unknown. */
-  readonly keepaliveRttMs?: number | undefined;
-}
+export type NodeMetrics =
+  & Omit<ConnectionStats, "state" | "keepaliveRttMs">
+  & {
+    /** The connection state, e.g. `ready`. */
+    readonly state: string;
+    /** Reconnections since the client started (0 when not tracked). */
+    readonly reconnects?: number;
+    /** Last keepalive round trip, ms; omitted from the output when unknown. */
+    readonly keepaliveRttMs?: number | undefined;
+  };
 
 /** Everything {@link renderMetrics} writes: nodes by name and process-wide counters. */
 export interface MetricsSnapshot {
