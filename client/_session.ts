@@ -53,12 +53,36 @@ export interface SessionSendOptions {
   readonly signal?: AbortSignal;
 }
 
-interface Waiter {
+/** One caller waiting for an action's outcome. */
+class Waiter {
   readonly seq: number;
   readonly action: string;
-  resolve(result: ActionResult): void;
-  reject(error: unknown): void;
-  cleanup?: () => void;
+  readonly resolve: (result: ActionResult) => void;
+  readonly reject: (error: unknown) => void;
+  cleanup: (() => void) | undefined = undefined;
+
+  constructor(seq: number, action: string) {
+    this.seq = seq;
+    this.action = action;
+    this.resolve = captured.resolve;
+    this.reject = captured.reject;
+  }
+}
+
+/**
+ * The resolvers of the promise made last: one shared executor fills them in
+ * (no closure per action, and `Promise.withResolvers` is missing on Node 20).
+ */
+const captured = {
+  resolve: undefined as unknown as (result: ActionResult) => void,
+  reject: undefined as unknown as (error: unknown) => void,
+};
+function capture(
+  resolve: (result: ActionResult) => void,
+  reject: (error: unknown) => void,
+): void {
+  captured.resolve = resolve;
+  captured.reject = reject;
 }
 
 /** Where and how to open one session. */
@@ -190,29 +214,30 @@ export class Session {
     }
     let actionId: string;
     try {
-      actionId = this.#engine.send(action, {
-        timeoutMs: options.timeoutMs,
-        strategy: options.strategy,
-      }, now()).actionId;
+      // The engine reads only `timeoutMs` and `strategy` of the options.
+      actionId = this.#engine.send(action, options, now()).actionId;
     } catch (error) {
       return Promise.reject(error);
     }
-    const seq = ++this.#sendSeq;
-    const promise = new Promise<ActionResult>((resolve, reject) => {
-      const waiter: Waiter = { seq, action: action.name, resolve, reject };
-      if (signal !== undefined) {
-        const onAbort = (): void => {
-          if (this.#waiters.get(actionId) !== waiter) return;
-          this.#waiters.delete(actionId);
-          reject(new AbortedError(action.name, seq <= this.#flushedSeq, { cause: signal.reason }));
-        };
-        signal.addEventListener("abort", onAbort, { once: true });
-        waiter.cleanup = () => signal.removeEventListener("abort", onAbort);
-      }
-      this.#waiters.set(actionId, waiter);
-    });
+    const promise = new Promise<ActionResult>(capture);
+    const waiter = new Waiter(++this.#sendSeq, action.name);
+    if (signal !== undefined) this.#watchAbort(actionId, waiter, signal);
+    this.#waiters.set(actionId, waiter);
     this.#flushSoon();
     return promise;
+  }
+
+  /** Rejects the waiter with {@link AbortedError} when `signal` aborts first. */
+  #watchAbort(actionId: string, waiter: Waiter, signal: AbortSignal): void {
+    const onAbort = (): void => {
+      if (this.#waiters.get(actionId) !== waiter) return;
+      this.#waiters.delete(actionId);
+      waiter.reject(
+        new AbortedError(waiter.action, waiter.seq <= this.#flushedSeq, { cause: signal.reason }),
+      );
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    waiter.cleanup = () => signal.removeEventListener("abort", onAbort);
   }
 
   /**

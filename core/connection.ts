@@ -121,7 +121,7 @@ class Pending implements HeapEntry {
 
 /** `a` equals the lower-case ASCII word `lower` in any case (no allocation: it runs per message). */
 function eqi(a: string | undefined, lower: string): boolean {
-  if (a === undefined || a.length !== lower.length) return false;
+  if (typeof a !== "string" || a.length !== lower.length) return false;
   for (let i = 0; i < a.length; i++) {
     const c = a.charCodeAt(i);
     if (c !== lower.charCodeAt(i) && (c < 65 || c > 90 || c + 32 !== lower.charCodeAt(i))) {
@@ -438,8 +438,8 @@ export class AmiConnection {
     if (action.actionId !== undefined) {
       throw new LocalProtocolError("the engine assigns ActionIDs; do not set actionId");
     }
-    const lname = typeof action.name === "string" ? action.name.toLowerCase() : "";
-    if (lname === "login" || lname === "challenge") {
+    const name = action.name;
+    if (eqi(name, "login") || eqi(name, "challenge")) {
       throw new LocalProtocolError(`${action.name} is sent by the engine itself`);
     }
     if (this.#pending.size >= this.#maxInFlight) {
@@ -447,16 +447,17 @@ export class AmiConnection {
         `maxInFlight (${this.#maxInFlight}) actions are pending; wait for one to settle`,
       );
     }
-    let kind = STRATEGY_KIND[options?.strategy ?? "auto"];
+    const strategy = options?.strategy;
+    let kind = strategy === undefined ? K_AUTO : STRATEGY_KIND[strategy];
     if (kind === undefined) {
-      throw new LocalProtocolError(`unknown completion strategy ${String(options?.strategy)}`);
+      throw new LocalProtocolError(`unknown completion strategy ${String(strategy)}`);
     }
     const custom = options?.timeoutMs;
     if (custom !== undefined && !(typeof custom === "number" && custom > 0)) {
       throw new LocalProtocolError(`timeoutMs must be a positive number (Infinity: no deadline)`);
     }
     const id = this.#idPrefix + (this.#counter + 1);
-    const text = actionText({ name: action.name, actionId: id, fields: action.fields });
+    const text = actionText({ name, actionId: id, fields: action.fields });
     const size = utf8Length(text);
     if (this.#outBytes + size > this.#maxWrite) {
       throw new LocalProtocolError(
@@ -466,14 +467,14 @@ export class AmiConnection {
     this.#counter++;
     this.#now = now;
     if (kind === K_AUTO) {
-      if (lname === "command") kind = K_COMMAND;
-      else if (lname === "logoff") kind = K_LOGOFF;
-      else if (lname === "originate" && isAsync(action)) kind = K_ORIGINATE;
+      if (eqi(name, "command")) kind = K_COMMAND;
+      else if (eqi(name, "logoff")) kind = K_LOGOFF;
+      else if (eqi(name, "originate") && isAsync(action)) kind = K_ORIGINATE;
     }
     const timeoutMs = options?.timeoutMs ??
       (kind === K_ORIGINATE ? this.#originateTimeoutMs : this.#actionTimeoutMs);
     this.#enqueue(text, size);
-    const p = new Pending(id, action.name, kind, timeoutMs, now + timeoutMs, this.#queuedTotal);
+    const p = new Pending(id, name, kind, timeoutMs, now + timeoutMs, this.#queuedTotal);
     this.#pending.set(id, p);
     if (Number.isFinite(p.deadline)) this.#heap.push(p);
     this.#actionsSent++;

@@ -183,6 +183,7 @@ export class AmiMessage {
 }
 
 const CR = 13;
+const LF = 10;
 const COLON = 58;
 const EMPTY: readonly string[] = [];
 
@@ -240,11 +241,10 @@ function findInText(text: string, name: string): string | undefined {
     : lineStartIndexOf(text, name);
   if (exact >= 0) return valueAt(text, exact + n);
   // Case-insensitive: compare the key of each line that has the right length.
-  const lower = name.toLowerCase();
   let pos = 0;
   const len = text.length;
   while (pos < len) {
-    if (text.charCodeAt(pos + n) === COLON && text.slice(pos, pos + n).toLowerCase() === lower) {
+    if (text.charCodeAt(pos + n) === COLON && keyEqualsAt(text, pos, name)) {
       // The key must hold no earlier colon (it never does: `lower` has none).
       return valueAt(text, pos + n);
     }
@@ -255,11 +255,34 @@ function findInText(text: string, name: string): string | undefined {
   return undefined;
 }
 
-/** Where `name:` starts a line (not the first), or -1. */
+/** Where `name:` starts a line (not the first), or -1. Allocates nothing (it runs per lookup). */
 function lineStartIndexOf(text: string, name: string): number {
-  const needle = "\n" + name + ":";
-  const at = text.indexOf(needle);
-  return at < 0 ? -1 : at + 1;
+  const n = name.length;
+  for (let at = text.indexOf(name, 1); at > 0; at = text.indexOf(name, at + 1)) {
+    if (text.charCodeAt(at - 1) === LF && text.charCodeAt(at + n) === COLON) return at;
+  }
+  return -1;
+}
+
+/**
+ * Whether `text` at `at` spells `name` in any case, as `toLowerCase` compares
+ * them: ASCII letters are folded without allocating; a non-ASCII character
+ * falls back to `toLowerCase`.
+ */
+function keyEqualsAt(text: string, at: number, name: string): boolean {
+  const n = name.length;
+  for (let i = 0; i < n; i++) {
+    const a = text.charCodeAt(at + i);
+    const b = name.charCodeAt(i);
+    if (a === b) continue;
+    if (a >= 128 || b >= 128) {
+      return text.slice(at, at + n).toLowerCase() === name.toLowerCase();
+    }
+    // Equal once folded only if they differ in bit 0x20 and are letters.
+    const fa = a | 0x20;
+    if (fa !== (b | 0x20) || fa < 97 || fa > 122) return false;
+  }
+  return true;
 }
 
 function classifyKey(text: string, colon: number): MessageType {
