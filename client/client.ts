@@ -129,20 +129,24 @@ export interface ClientStats {
 }
 
 /** The engine counters that add up across sessions (see {@link ConnectionStats}). */
-export type SessionTotals = Readonly<Pick<ConnectionStats, TotalKey>>;
+export type SessionTotals = Readonly<
+  Pick<
+    ConnectionStats,
+    | "bytesIn"
+    | "bytesOut"
+    | "messagesIn"
+    | "messagesOut"
+    | "eventsDelivered"
+    | "eventsDropped"
+    | "actionsSent"
+    | "actionsCompleted"
+    | "actionsFailed"
+    | "actionsTimedOut"
+    | "orphans"
+  >
+>;
 
-type TotalKey =
-  | "bytesIn"
-  | "bytesOut"
-  | "messagesIn"
-  | "messagesOut"
-  | "eventsDelivered"
-  | "eventsDropped"
-  | "actionsSent"
-  | "actionsCompleted"
-  | "actionsFailed"
-  | "actionsTimedOut"
-  | "orphans";
+type TotalKey = keyof SessionTotals;
 
 const TOTAL_KEYS: readonly TotalKey[] = [
   "bytesIn",
