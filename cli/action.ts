@@ -9,6 +9,7 @@ import { getLogger } from "@logtape/logtape";
 import type { ActionResult } from "../core/connection_types.ts";
 import { ActionError, AmiError, AuthError, ConnectError } from "../core/errors.ts";
 import type { AmiMessage } from "../core/message.ts";
+import { isAsyncOriginate } from "../core/originate.ts";
 import { connect } from "../mod.ts";
 import {
   type ActionCommand,
@@ -116,7 +117,9 @@ export async function runAction(cmd: ActionCommand, redactor: Redactor): Promise
       secret: n.secret,
       auth: n.auth,
       node: n.name,
-      events: false,
+      // An async Originate completes on its OriginateResponse, a call-class
+      // event: without call events it would wait until its deadline.
+      events: isAsyncOriginate(cmd.action, cmd.fields) ? "call" : false,
       reconnect: false,
     });
   } catch (error) {

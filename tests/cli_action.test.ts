@@ -47,6 +47,23 @@ describe(`amikit action (${RUNTIME})`, () => {
     noSecret(r);
   });
 
+  test("an async Originate waits for its OriginateResponse (call events on) and prints it", async () => {
+    const r = await action([
+      "Originate",
+      "Channel=Local/100@lab",
+      "Application=Wait",
+      "Data=1",
+      "Async=true",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.kind, "originate");
+    assert.ok(
+      out.event.some(([k, v]: [string, string]) => k === "Response" && v === "Success"),
+      r.stdout,
+    );
+  });
+
   test("Command output and an event list", async () => {
     const cmd = await action(["Command", "Command=core show version"]);
     // An empty secret file is no secret: falls back to AMI_SECRET.

@@ -2,6 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   actionText,
+  isAsyncOriginate,
   LocalProtocolError,
   MAX_ACTION_LINE_BYTES,
   messageText,
@@ -125,5 +126,19 @@ describe("serializer", () => {
       "Response: Success\r\nPing: Pong\r\n\r\n",
     );
     assert.throws(() => messageText([["Event", "A\r\nB"]]), LocalProtocolError);
+  });
+});
+
+describe("isAsyncOriginate", () => {
+  test("true only for Originate with a true Async, in any spelling Asterisk accepts", () => {
+    for (const v of [true, "true", "yes", "1", "Y", "t", "on", " TRUE "]) {
+      assert.equal(isAsyncOriginate("Originate", { Async: v }), true, String(v));
+      assert.equal(isAsyncOriginate("originate", [["async", String(v)]]), true, String(v));
+    }
+    for (const v of [false, "false", "no", "0", ""]) {
+      assert.equal(isAsyncOriginate("Originate", { Async: v }), false, String(v));
+    }
+    assert.equal(isAsyncOriginate("Originate", { Channel: "Local/1@x" }), false);
+    assert.equal(isAsyncOriginate("Ping", { Async: true }), false);
   });
 });
