@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { AmiMessage } from "../core/message.ts";
 import { REDACTED, Redactor } from "../cli/redact.ts";
 
-describe("redaction", () => {
+describe("invariant 12: redaction", () => {
   test("known secrets are replaced anywhere in a text", () => {
     const r = new Redactor(["pa55", "pa55word"]);
     assert.equal(r.text("a pa55word b pa55 c"), `a ${REDACTED} b ${REDACTED} c`);

@@ -154,7 +154,7 @@ describe("non-blocking stderr sink", () => {
   });
 });
 
-describe("a stderr nobody reads", () => {
+describe("invariant 2: a stderr nobody reads", () => {
   test("does not slow event processing (ratio in the same run)", async () => {
     async function run(readStderr: boolean) {
       const r = startScript("tests/_log_flood_child", ["200", "100"], { timeoutMs: 30_000 });
