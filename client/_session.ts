@@ -16,6 +16,7 @@ import type {
   ConnectionOptions,
   ConnectionStats,
   DropSummaryNotice,
+  SendOptions,
   StateNotice,
 } from "../core/connection_types.ts";
 import { AbortedError, type AmiError, ConnectError } from "../core/errors.ts";
@@ -53,21 +54,37 @@ export interface SessionSendOptions {
   readonly signal?: AbortSignal;
 }
 
-/** One caller waiting for an action's outcome. */
-class Waiter {
+/**
+ * One caller waiting for an action's outcome. It is also the options the
+ * action is sent with: its `tag` is itself, so the engine's settled notice
+ * hands it back and the session needs no map of its own (one object per
+ * action).
+ */
+class Waiter implements SendOptions {
+  readonly timeoutMs: number | undefined;
+  readonly strategy: CompletionStrategy | undefined;
   readonly seq: number;
   readonly action: string;
-  readonly resolve: (result: ActionResult) => void;
-  readonly reject: (error: unknown) => void;
+  resolve: (result: ActionResult) => void = noop;
+  reject: (error: unknown) => void = noop;
+  /** Settled or abandoned: a later settlement only counts as `abandoned`. */
+  done = false;
   cleanup: (() => void) | undefined = undefined;
 
-  constructor(seq: number, action: string) {
+  constructor(seq: number, action: string, options: SessionSendOptions) {
+    this.timeoutMs = options.timeoutMs;
+    this.strategy = options.strategy;
     this.seq = seq;
     this.action = action;
-    this.resolve = captured.resolve;
-    this.reject = captured.reject;
+  }
+
+  /** The engine's `tag`: this waiter. */
+  get tag(): Waiter {
+    return this;
   }
 }
+
+function noop(): void {}
 
 /**
  * The resolvers of the promise made last: one shared executor fills them in
@@ -115,7 +132,6 @@ export class Session {
   #writable = true;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #armedAt = Infinity;
-  readonly #waiters = new Map<string, Waiter>();
   #sendSeq = 0;
   #flushedSeq = 0;
   #pumping = false;
@@ -212,26 +228,26 @@ export class Session {
     if (signal?.aborted) {
       return Promise.reject(new AbortedError(action.name, false, { cause: signal.reason }));
     }
-    let actionId: string;
+    const waiter = new Waiter(this.#sendSeq + 1, action.name, options);
     try {
-      // The engine reads only `timeoutMs` and `strategy` of the options.
-      actionId = this.#engine.send(action, options, now()).actionId;
+      this.#engine.send(action, waiter, now());
     } catch (error) {
       return Promise.reject(error);
     }
+    this.#sendSeq++;
     const promise = new Promise<ActionResult>(capture);
-    const waiter = new Waiter(++this.#sendSeq, action.name);
-    if (signal !== undefined) this.#watchAbort(actionId, waiter, signal);
-    this.#waiters.set(actionId, waiter);
+    waiter.resolve = captured.resolve;
+    waiter.reject = captured.reject;
+    if (signal !== undefined) this.#watchAbort(waiter, signal);
     this.#flushSoon();
     return promise;
   }
 
   /** Rejects the waiter with {@link AbortedError} when `signal` aborts first. */
-  #watchAbort(actionId: string, waiter: Waiter, signal: AbortSignal): void {
+  #watchAbort(waiter: Waiter, signal: AbortSignal): void {
     const onAbort = (): void => {
-      if (this.#waiters.get(actionId) !== waiter) return;
-      this.#waiters.delete(actionId);
+      if (waiter.done) return;
+      waiter.done = true;
       waiter.reject(
         new AbortedError(waiter.action, waiter.seq <= this.#flushedSeq, { cause: signal.reason }),
       );
@@ -296,13 +312,13 @@ export class Session {
         }
         for (let n = engine.poll(); n !== undefined; n = engine.poll()) {
           if (n.type === "settled") {
-            const w = this.#waiters.get(n.actionId);
-            if (w === undefined) {
+            const w = n.tag as Waiter;
+            w.cleanup?.();
+            if (w.done) {
               this.abandoned++;
               continue;
             }
-            this.#waiters.delete(n.actionId);
-            w.cleanup?.();
+            w.done = true;
             if (n.outcome.ok) w.resolve(n.outcome.result);
             else w.reject(n.outcome.error as AmiError);
           } else if (n.type === "state") {

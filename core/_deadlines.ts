@@ -1,7 +1,10 @@
 /**
- * An indexed binary min-heap of deadlines: push, remove and pop in
- * O(log n), peek in O(1). The engine keeps one per connection so that
- * thousands of pending actions cost one timer, not one each.
+ * The deadlines of pending actions, so that thousands of them cost one
+ * timer, not one each: {@link Deadlines} (what the engine keeps, one per
+ * connection) puts them in a FIFO while they come in deadline order (actions
+ * sent with the same timeout do, as `now` never goes backwards) and in an
+ * indexed min-heap ({@link DeadlineHeap}) otherwise. Push, remove and peek
+ * are O(1) for the FIFO (amortised), O(log n) for the heap.
  *
  * @module
  */
@@ -10,7 +13,7 @@
 export interface HeapEntry {
   /** Absolute deadline, ms. */
   deadline: number;
-  /** Position in the heap; -1 when not in it. Owned by the heap. */
+  /** Position in the FIFO or heap; -1 when in neither. Owned by them. */
   heapIndex: number;
 }
 
@@ -97,5 +100,124 @@ export class DeadlineHeap<T extends HeapEntry> {
     }
     items[i] = e;
     e.heapIndex = i;
+  }
+}
+
+/**
+ * Entries in non-decreasing deadline order, removable from anywhere: a
+ * removed entry leaves a hole, skipped at the head and squeezed out once
+ * holes outnumber the entries (so the array stays within about twice the
+ * entries, however long the head waits).
+ */
+class DeadlineFifo<T extends HeapEntry> {
+  #items: (T | undefined)[] = [];
+  #head = 0;
+  #size = 0;
+  /** The deadline pushed last (a later hole keeps its place in the order). */
+  #last = -Infinity;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The earliest entry (the head is never a hole). */
+  peek(): T | undefined {
+    return this.#items[this.#head];
+  }
+
+  /** Whether `entry` can go last without breaking the order. */
+  accepts(entry: T): boolean {
+    return this.#size === 0 || this.#last <= entry.deadline;
+  }
+
+  push(entry: T): void {
+    this.#last = entry.deadline;
+    entry.heapIndex = this.#items.length;
+    this.#items.push(entry);
+    this.#size++;
+  }
+
+  /** Removes `entry` if it is here; returns whether it was. */
+  remove(entry: T): boolean {
+    const items = this.#items;
+    const i = entry.heapIndex;
+    if (i < this.#head || items[i] !== entry) return false;
+    items[i] = undefined;
+    entry.heapIndex = -1;
+    this.#size--;
+    if (i === this.#head) {
+      let h = i + 1;
+      while (h < items.length && items[h] === undefined) h++;
+      this.#head = h;
+    }
+    const span = items.length - this.#head;
+    if (span === 0) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (span > 2 * this.#size + 32) this.#compact();
+    return true;
+  }
+
+  /** Empties the FIFO and returns what it held, in order. */
+  drain(): T[] {
+    const out: T[] = [];
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const e = this.#items[i];
+      if (e !== undefined) {
+        e.heapIndex = -1;
+        out.push(e);
+      }
+    }
+    this.#items = [];
+    this.#head = this.#size = 0;
+    return out;
+  }
+
+  #compact(): void {
+    const live: T[] = [];
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const e = this.#items[i];
+      if (e !== undefined) {
+        e.heapIndex = live.length;
+        live.push(e);
+      }
+    }
+    this.#items = live;
+    this.#head = 0;
+  }
+}
+
+/** A FIFO for entries that come in deadline order, a heap for the others. */
+export class Deadlines<T extends HeapEntry> {
+  readonly #fifo = new DeadlineFifo<T>();
+  readonly #heap = new DeadlineHeap<T>();
+
+  /** How many entries are held. */
+  get size(): number {
+    return this.#fifo.size + this.#heap.size;
+  }
+
+  /** The entry with the earliest deadline, if any. */
+  peek(): T | undefined {
+    const a = this.#fifo.peek();
+    const b = this.#heap.peek();
+    if (a === undefined) return b;
+    return b === undefined || a.deadline <= b.deadline ? a : b;
+  }
+
+  /** Adds an entry (not already held). */
+  push(entry: T): void {
+    if (this.#fifo.accepts(entry)) this.#fifo.push(entry);
+    else this.#heap.push(entry);
+  }
+
+  /** Removes an entry if it is held. */
+  remove(entry: T): void {
+    if (!this.#fifo.remove(entry)) this.#heap.remove(entry);
+  }
+
+  /** Empties both and returns what they held. */
+  drain(): T[] {
+    return this.#fifo.drain().concat(this.#heap.drain());
   }
 }

@@ -18,9 +18,9 @@ import {
 } from "./errors.ts";
 import type { AmiMessage } from "./message.ts";
 import { AmiParser, type Banner, type ParsedItem } from "./parser.ts";
-import { type Action, actionText, fieldEntries } from "./serializer.ts";
+import { type Action, actionText, actionTextWithId, fieldEntries } from "./serializer.ts";
 import { md5Hex } from "./md5.ts";
-import { DeadlineHeap, type HeapEntry } from "./_deadlines.ts";
+import { Deadlines, type HeapEntry } from "./_deadlines.ts";
 import { BoundedQueue } from "./_event_queue.ts";
 import type {
   ActionHandle,
@@ -90,6 +90,8 @@ class Pending implements HeapEntry {
   deadline: number;
   heapIndex = -1;
   readonly id: string;
+  /** The counter at the end of {@link Pending.id}: the key of the pending map. */
+  readonly counter: number;
   readonly action: string;
   kind: number;
   readonly timeoutMs: number;
@@ -101,16 +103,22 @@ class Pending implements HeapEntry {
   items: AmiMessage[] | undefined = undefined;
   /** An OriginateResponse that arrived before the queued response. */
   early: AmiMessage | undefined = undefined;
+  /** The caller's `tag`, echoed on the settled notice. */
+  readonly tag: unknown;
 
   constructor(
     id: string,
+    counter: number,
     action: string,
     kind: number,
     timeoutMs: number,
     deadline: number,
     endOffset: number,
+    tag: unknown,
   ) {
     this.id = id;
+    this.counter = counter;
+    this.tag = tag;
     this.action = action;
     this.kind = kind;
     this.timeoutMs = timeoutMs;
@@ -195,6 +203,8 @@ export class AmiConnection {
   readonly #closeTimeoutMs: number;
   readonly #loginTimeoutMs: number;
   readonly #idPrefix: string;
+  /** Whether {@link AmiConnection.#idPrefix} is all ASCII (then so are our ActionIDs). */
+  readonly #asciiIds: boolean;
   #counter = 0;
 
   readonly #parser: AmiParser;
@@ -203,9 +213,10 @@ export class AmiConnection {
   #state: ConnectionState = "awaitingBanner";
   #banner: Banner | undefined;
 
-  // Pending application actions and their deadlines.
-  readonly #pending = new Map<string, Pending>();
-  readonly #heap = new DeadlineHeap<Pending>();
+  // Pending application actions by the counter of their ActionID (a number
+  // key: no string to hash or flatten per action), and their deadlines.
+  readonly #pending = new Map<number, Pending>();
+  readonly #heap = new Deadlines<Pending>();
 
   // Internal actions: login/challenge, keepalive Ping, graceful Logoff.
   #authId: string | undefined;
@@ -290,6 +301,7 @@ export class AmiConnection {
       throw new LocalProtocolError("ids.session must be a non-negative integer");
     }
     this.#idPrefix = `${ids.instance}.${ids.node}.${ids.session}.`;
+    this.#asciiIds = isAscii(this.#idPrefix);
     // Validate the credentials now (a bad one must not surface inside receive).
     actionText({
       name: "Login",
@@ -422,7 +434,7 @@ export class AmiConnection {
    * `...Complete` event when the response says `EventList: start`.
    *
    * @param action the action (no `actionId`)
-   * @param options deadline and strategy
+   * @param options deadline, strategy, and a `tag` echoed on the settled notice
    * @param now the current time, ms
    * @returns the handle with the assigned ActionID
    * @throws {LocalProtocolError} when not `ready`, `maxInFlight` actions are
@@ -456,9 +468,14 @@ export class AmiConnection {
     if (custom !== undefined && !(typeof custom === "number" && custom > 0)) {
       throw new LocalProtocolError(`timeoutMs must be a positive number (Infinity: no deadline)`);
     }
-    const id = this.#idPrefix + (this.#counter + 1);
-    const text = actionText({ name, actionId: id, fields: action.fields });
-    const size = utf8Length(text);
+    const counter = this.#counter + 1;
+    const id = this.#idPrefix + counter;
+    const text = actionTextWithId(action, id);
+    // The text is ASCII literals, the name, the ActionID and the fields: with
+    // no fields and an ASCII name and ID, its UTF-8 size is its length.
+    const size = action.fields === undefined && this.#asciiIds && isAscii(name)
+      ? text.length
+      : utf8Length(text);
     if (this.#outBytes + size > this.#maxWrite) {
       throw new LocalProtocolError(
         `the write buffer would exceed maxWriteBufferBytes (${this.#maxWrite}); drain pollTransmit`,
@@ -474,8 +491,17 @@ export class AmiConnection {
     const timeoutMs = options?.timeoutMs ??
       (kind === K_ORIGINATE ? this.#originateTimeoutMs : this.#actionTimeoutMs);
     this.#enqueue(text, size);
-    const p = new Pending(id, name, kind, timeoutMs, now + timeoutMs, this.#queuedTotal);
-    this.#pending.set(id, p);
+    const p = new Pending(
+      id,
+      counter,
+      name,
+      kind,
+      timeoutMs,
+      now + timeoutMs,
+      this.#queuedTotal,
+      options?.tag,
+    );
+    this.#pending.set(counter, p);
     if (Number.isFinite(p.deadline)) this.#heap.push(p);
     this.#actionsSent++;
     return { actionId: id };
@@ -675,7 +701,7 @@ export class AmiConnection {
       this.#orphans++;
       return;
     }
-    const p = this.#pending.get(id);
+    const p = this.#pending.get(this.#counterOf(id));
     if (p === undefined) {
       if (id === this.#authId) this.#onAuthResponse(msg);
       else if (id === this.#pingId) {
@@ -730,7 +756,7 @@ export class AmiConnection {
   #onEvent(msg: AmiMessage): void {
     const id = msg.actionId;
     if (id !== undefined) {
-      const p = this.#pending.get(id);
+      const p = this.#pending.get(this.#counterOf(id));
       if (p !== undefined) {
         if (p.listing) {
           const name = msg.name;
@@ -794,13 +820,39 @@ export class AmiConnection {
     this.#settle(p, { ok: false, error: new ActionError(p.action, serverMessage, msg) });
   }
 
+  /**
+   * The counter of one of this session's ActionIDs (`<prefix><counter>`, the
+   * counter in canonical decimal), or -1 for any other string.
+   */
+  #counterOf(id: string): number {
+    const prefix = this.#idPrefix;
+    const from = prefix.length;
+    const n = id.length;
+    // At most 15 digits (a safe integer) and no leading zero: one string per counter.
+    if (n <= from || n - from > 15 || !id.startsWith(prefix)) return -1;
+    if (id.charCodeAt(from) === 48 && n - from > 1) return -1;
+    let counter = 0;
+    for (let i = from; i < n; i++) {
+      const digit = id.charCodeAt(i) - 48;
+      if (digit < 0 || digit > 9) return -1;
+      counter = counter * 10 + digit;
+    }
+    return counter;
+  }
+
   #settle(
     p: Pending,
     outcome: { ok: true; result: ActionResult } | { ok: false; error: AmiError },
   ): void {
-    this.#pending.delete(p.id);
+    this.#pending.delete(p.counter);
     this.#heap.remove(p);
-    this.#notices.push({ type: "settled", actionId: p.id, action: p.action, outcome });
+    this.#notices.push({
+      type: "settled",
+      actionId: p.id,
+      action: p.action,
+      tag: p.tag,
+      outcome,
+    });
   }
 
   #enqueueEvent(msg: AmiMessage): void {
@@ -876,6 +928,7 @@ export class AmiConnection {
         type: "settled",
         actionId: p.id,
         action: p.action,
+        tag: p.tag,
         outcome: {
           ok: false,
           error: new ConnectionLostError(p.action, p.endOffset <= sent, reason, { cause: error }),
@@ -900,6 +953,14 @@ function earliest(a: number | undefined, b: number | undefined): number | undefi
   if (a === undefined) return b;
   if (b === undefined) return a;
   return a < b ? a : b;
+}
+
+/** Whether every character of `text` is ASCII (below U+0080). */
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) >= 0x80) return false;
+  }
+  return true;
 }
 
 /** The UTF-8 size of `text`, as `TextEncoder` encodes it (a lone surrogate as U+FFFD). */

@@ -114,6 +114,11 @@ export interface SendOptions {
   readonly timeoutMs?: number;
   /** How the action completes. Default `auto`. */
   readonly strategy?: CompletionStrategy;
+  /**
+   * Anything of the caller's, handed back untouched on the `settled` notice
+   * (a driver puts its waiter here and needs no map of its own).
+   */
+  readonly tag?: unknown;
 }
 
 /** What a completed action gives back; discriminated on `kind`. */
@@ -192,6 +197,8 @@ export interface SettledNotice {
   readonly actionId: string;
   /** The action's name. */
   readonly action: string;
+  /** The `tag` given to `send`, if any. */
+  readonly tag: unknown;
   /** Success with the result, or failure with a typed error. */
   readonly outcome:
     | { readonly ok: true; readonly result: ActionResult }

@@ -66,14 +66,32 @@ export function serializeAction(action: Action): Uint8Array {
  * @returns the text with CRLF line endings
  */
 export function actionText(action: Action): string {
-  checkValue("Action", action.name);
-  if (action.name.length === 0) throw new LocalProtocolError("the action name is empty");
-  let out = line("Action", action.name);
-  if (action.actionId !== undefined) {
-    checkValue("ActionID", action.actionId);
-    out += line("ActionID", action.actionId);
+  return actionTextWithId(action, action.actionId);
+}
+
+/**
+ * The text form of an action sent with the ActionID `actionId` instead of
+ * its own (same validation as {@link actionText}): the engine's per-action
+ * path, which then needs no action object of its own.
+ *
+ * @param action the action (its `actionId` is not used)
+ * @param actionId the ActionID to write, if any
+ * @returns the text with CRLF line endings
+ * @throws {LocalProtocolError} as {@link actionText}
+ */
+export function actionTextWithId(action: Action, actionId: string | undefined): string {
+  const name = action.name;
+  checkValue("Action", name);
+  if (name.length === 0) throw new LocalProtocolError("the action name is empty");
+  checkLineLength("Action", name);
+  // Built as few concatenations as possible: this runs once per action.
+  let out = "Action: " + name;
+  if (actionId !== undefined) {
+    checkValue("ActionID", actionId);
+    checkLineLength("ActionID", actionId);
+    out += "\r\nActionID: " + actionId;
   }
-  if (action.fields === undefined) return out + "\r\n";
+  if (action.fields === undefined) return out + "\r\n\r\n";
   for (const [key, value] of fieldEntries(action.fields)) {
     checkKey(key);
     const lower = key.toLowerCase();
@@ -83,9 +101,10 @@ export function actionText(action: Action): string {
       );
     }
     checkValue(key, value);
-    out += line(key, value);
+    checkLineLength(key, value);
+    out += "\r\n" + key + ": " + value;
   }
-  return out + "\r\n";
+  return out + "\r\n\r\n";
 }
 
 /**
@@ -132,18 +151,18 @@ export function messageText(headers: readonly Header[]): string {
   return out + "\r\n";
 }
 
-function line(key: string, value: string): string {
-  const text = key + ": " + value + "\r\n";
+/** Refuses a `key: value` line longer than Asterisk reads (CRLF included). */
+function checkLineLength(key: string, value: string): void {
+  const chars = key.length + value.length + 4; // ": " and CRLF
   // Byte length only matters near the limit; count UTF-8 only when it might.
-  if (text.length * 3 > MAX_ACTION_LINE_BYTES) {
-    const bytes = encoder.encode(text).length;
+  if (chars * 3 > MAX_ACTION_LINE_BYTES) {
+    const bytes = encoder.encode(key).length + encoder.encode(value).length + 4;
     if (bytes > MAX_ACTION_LINE_BYTES) {
       throw new LocalProtocolError(
         `field "${key}" makes a ${bytes}-byte line; Asterisk accepts at most ${MAX_ACTION_LINE_BYTES} bytes per line including CRLF`,
       );
     }
   }
-  return text;
 }
 
 function checkKey(key: string): void {

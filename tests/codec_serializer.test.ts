@@ -2,6 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   actionText,
+  actionTextWithId,
   isAsyncOriginate,
   LocalProtocolError,
   MAX_ACTION_LINE_BYTES,
@@ -126,6 +127,23 @@ describe("serializer", () => {
       "Response: Success\r\nPing: Pong\r\n\r\n",
     );
     assert.throws(() => messageText([["Event", "A\r\nB"]]), LocalProtocolError);
+  });
+});
+
+describe("actionTextWithId", () => {
+  test("writes the given ActionID instead of the action's own, validated the same way", () => {
+    const action: Action = { name: "Ping", actionId: "ignored", fields: { A: "1" } };
+    assert.equal(
+      actionTextWithId(action, "x.y.1.2"),
+      "Action: Ping\r\nActionID: x.y.1.2\r\nA: 1\r\n\r\n",
+    );
+    assert.equal(actionTextWithId({ name: "Ping" }, undefined), "Action: Ping\r\n\r\n");
+    assert.throws(
+      () => actionTextWithId({ name: "Ping" }, "a\r\nAction: Hangup"),
+      LocalProtocolError,
+    );
+    assert.throws(() => actionTextWithId({ name: "Ping" }, "x".repeat(1024)), LocalProtocolError);
+    assert.throws(() => actionTextWithId({ name: "Pi\nng" }, "1"), LocalProtocolError);
   });
 });
 

@@ -209,6 +209,46 @@ describe("close", () => {
   });
 });
 
+describe("tags and ActionID lookup", () => {
+  test("the tag given to send comes back on the settled notice, however it settles", () => {
+    const h = ready();
+    const tags = [{ n: 1 }, { n: 2 }, { n: 3 }];
+    const answered = h.send("Ping", undefined, { tag: tags[0] });
+    const timedOut = h.send("Ping", undefined, { tag: tags[1], timeoutMs: 10 });
+    const lost = h.send("Ping", undefined, { tag: tags[2] });
+    const untagged = h.send("Ping");
+    h.say([["Response", "Success"], ["ActionID", answered]]);
+    h.advanceTo(10);
+    h.conn.close(10);
+    h.drain();
+    assert.equal(h.settled.get(answered)?.tag, tags[0]);
+    assert.equal(h.settled.get(timedOut)?.tag, tags[1]);
+    assert.equal(h.settled.get(lost)?.tag, tags[2]);
+    assert.equal(h.settled.get(untagged)?.tag, undefined);
+  });
+
+  test("only the exact ActionID settles an action: lookalikes are orphans", () => {
+    const h = ready();
+    const id = h.send("Ping");
+    const prefix = id.slice(0, id.lastIndexOf(".") + 1);
+    const counter = id.slice(prefix.length);
+    const lookalikes = [
+      `${prefix}0${counter}`, // leading zero
+      `${prefix}${counter}.`,
+      `${prefix}+${counter}`,
+      `x${prefix.slice(1)}${counter}`,
+      prefix,
+      `${prefix}${counter}0`,
+      `${prefix}1${"0".repeat(20)}`,
+    ];
+    for (const other of lookalikes) h.say([["Response", "Success"], ["ActionID", other]]);
+    assert.equal(h.settled.has(id), false);
+    assert.equal(h.conn.stats().orphans, lookalikes.length);
+    h.say([["Response", "Success"], ["ActionID", id]]);
+    assert.equal(h.settled.get(id)?.outcome.ok, true);
+  });
+});
+
 describe("strategies in detail", () => {
   test("a legacy Response: Follows body becomes the command output", () => {
     const h = ready();
