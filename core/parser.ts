@@ -9,7 +9,7 @@
 import { RemoteProtocolError } from "./errors.ts";
 import type { ParserBound } from "./errors.ts";
 import { AmiMessage, splitText } from "./message.ts";
-import type { Header } from "./message.ts";
+import type { Header, MessageTextOptions } from "./message.ts";
 
 /** The first line a server sends, e.g. `Asterisk Call Manager/13.0.0`. */
 export interface Banner {
@@ -52,6 +52,9 @@ const ACTION_ID = "actionid";
 const FOLLOWS = "response: follows";
 
 const decoder = new TextDecoder();
+// What the parser tells a message about its text (shared: no object per message).
+const WITH_ACTION_ID: MessageTextOptions = Object.freeze({ hasActionId: true });
+const NO_ACTION_ID: MessageTextOptions = Object.freeze({ hasActionId: false });
 
 /**
  * An incremental parser. Call {@link AmiParser.push} with each chunk read;
@@ -202,7 +205,11 @@ export class AmiParser {
           this.#lines = 0;
           this.#follows = this.#followsDone = this.#hasActionId = false;
           const text = decoder.decode(buf.subarray(msgStart, lineStart));
-          onItem(follows ? buildFollows(text) : new AmiMessage(text, { hasActionId }));
+          onItem(
+            follows
+              ? buildFollows(text)
+              : new AmiMessage(text, hasActionId ? WITH_ACTION_ID : NO_ACTION_ID),
+          );
         }
         lineStart = next;
         continue;
