@@ -20,6 +20,7 @@ import type { AmiMessage } from "./message.ts";
 import { AmiParser, type Banner, type ParsedItem } from "./parser.ts";
 import { type Action, actionText, actionTextWithId, fieldEntries } from "./serializer.ts";
 import { md5Hex } from "./md5.ts";
+import { isAsyncOriginate, maskHasCallEvents } from "./originate.ts";
 import { Deadlines, type HeapEntry } from "./_deadlines.ts";
 import { BoundedQueue } from "./_event_queue.ts";
 import type {
@@ -81,7 +82,6 @@ const STRATEGY_KIND: Readonly<Record<CompletionStrategy, number>> = {
   logoff: K_LOGOFF,
 };
 
-const TRUE_WORDS = new Set(["true", "yes", "1", "y", "t", "on"]);
 const encoder = new TextEncoder();
 const EMPTY: readonly AmiMessage[] = [];
 
@@ -105,6 +105,8 @@ class Pending implements HeapEntry {
   early: AmiMessage | undefined = undefined;
   /** The caller's `tag`, echoed on the settled notice. */
   readonly tag: unknown;
+  /** For an `Events` action: its EventMask, applied when the server accepts it. */
+  eventMask: string | undefined = undefined;
 
   constructor(
     id: string,
@@ -192,6 +194,8 @@ export class AmiConnection {
   readonly #secret: string;
   readonly #md5: boolean;
   readonly #eventsMask: string | undefined;
+  /** Whether call-class events (OriginateResponse) reach this session. */
+  #callEvents: boolean;
   readonly #actionTimeoutMs: number;
   readonly #originateTimeoutMs: number;
   readonly #maxInFlight: number;
@@ -279,6 +283,7 @@ export class AmiConnection {
       : ev === false
       ? "off"
       : ev;
+    this.#callEvents = maskHasCallEvents(this.#eventsMask);
     this.#loginTimeoutMs = options.loginTimeoutMs ?? d.loginTimeoutMs;
     this.#actionTimeoutMs = options.actionTimeoutMs ?? d.actionTimeoutMs;
     this.#originateTimeoutMs = options.originateTimeoutMs ?? d.originateTimeoutMs;
@@ -486,7 +491,14 @@ export class AmiConnection {
     if (kind === K_AUTO) {
       if (eqi(name, "command")) kind = K_COMMAND;
       else if (eqi(name, "logoff")) kind = K_LOGOFF;
-      else if (eqi(name, "originate") && isAsync(action)) kind = K_ORIGINATE;
+      else if (isAsyncOriginate(name, action.fields)) kind = K_ORIGINATE;
+    }
+    if (kind === K_ORIGINATE && !this.#callEvents) {
+      throw new LocalProtocolError(
+        `${name} (async) completes on its OriginateResponse, a call event, but this session ` +
+          `receives no call events (Events: off, or a mask without call): log in with events ` +
+          `that include call, or send Events with EventMask: call first`,
+      );
     }
     const timeoutMs = options?.timeoutMs ??
       (kind === K_ORIGINATE ? this.#originateTimeoutMs : this.#actionTimeoutMs);
@@ -501,6 +513,7 @@ export class AmiConnection {
       this.#queuedTotal,
       options?.tag,
     );
+    if (eqi(name, "events")) p.eventMask = eventMaskOf(action);
     this.#pending.set(counter, p);
     if (Number.isFinite(p.deadline)) this.#heap.push(p);
     this.#actionsSent++;
@@ -749,7 +762,13 @@ export class AmiConnection {
           p.listing = true;
           p.response = msg;
           p.items = [];
-        } else this.#ok(p, { kind: "response", response: msg });
+        } else {
+          if (p.eventMask !== undefined) {
+            // Asterisk answers `Events: On` or `Events: Off` (an unreadable mask is off).
+            this.#callEvents = !eqi(msg.get("Events"), "off") && maskHasCallEvents(p.eventMask);
+          }
+          this.#ok(p, { kind: "response", response: msg });
+        }
     }
   }
 
@@ -972,9 +991,10 @@ function utf8Length(text: string): number {
   return n;
 }
 
-function isAsync(action: Action): boolean {
+/** The EventMask of an `Events` action ("" when it has none). */
+function eventMaskOf(action: Action): string {
   for (const [k, v] of fieldEntries(action.fields)) {
-    if (eqi(k, "async")) return TRUE_WORDS.has(v.trim().toLowerCase());
+    if (eqi(k, "eventmask")) return v;
   }
-  return false;
+  return "";
 }

@@ -8,8 +8,10 @@
 
 import { type ActionFields, fieldEntries } from "./serializer.ts";
 
-/** The spellings of a true `Async:` value that Asterisk accepts (`ast_true`). */
+/** The spellings of a true value that Asterisk accepts (`ast_true`). */
 const TRUE_WORDS: ReadonlySet<string> = new Set(["true", "yes", "1", "y", "t", "on"]);
+/** The spellings of a false value that Asterisk accepts (`ast_false`). */
+const FALSE_WORDS: ReadonlySet<string> = new Set(["false", "no", "0", "n", "f", "off"]);
 
 /**
  * Whether an action is an asynchronous Originate: it completes on its
@@ -27,4 +29,24 @@ export function isAsyncOriginate(name: string, fields: ActionFields | undefined)
     if (key.toLowerCase() === "async") return TRUE_WORDS.has(value.trim().toLowerCase());
   }
   return false;
+}
+
+/**
+ * Whether an event mask (Login's `Events:` or the `EventMask:` of an
+ * `Events` action) lets call-class events through, as Asterisk reads it:
+ * a true word or `all` means every class, a false word none, otherwise a
+ * comma-separated class list (a numeric legacy mask counts as yes).
+ *
+ * @param mask the mask text, or `undefined` for the user's default (yes)
+ * @returns whether OriginateResponse events can arrive
+ */
+export function maskHasCallEvents(mask: string | undefined): boolean {
+  if (mask === undefined) return true;
+  const m = mask.trim().toLowerCase();
+  if (FALSE_WORDS.has(m)) return false;
+  if (TRUE_WORDS.has(m) || /^\d+$/.test(m)) return true;
+  return m.split(",").some((c) => {
+    const cls = c.trim();
+    return cls === "call" || cls === "all";
+  });
 }

@@ -4,6 +4,7 @@ import {
   actionText,
   actionTextWithId,
   isAsyncOriginate,
+  maskHasCallEvents,
   LocalProtocolError,
   MAX_ACTION_LINE_BYTES,
   messageText,
@@ -158,5 +159,16 @@ describe("isAsyncOriginate", () => {
     }
     assert.equal(isAsyncOriginate("Originate", { Channel: "Local/1@x" }), false);
     assert.equal(isAsyncOriginate("Ping", { Async: true }), false);
+  });
+});
+
+describe("maskHasCallEvents", () => {
+  test("reads an event mask as Asterisk does", () => {
+    for (const m of [undefined, "on", "yes", "true", "all", "call", "user, call", "CALL", "7"]) {
+      assert.equal(maskHasCallEvents(m), true, String(m));
+    }
+    for (const m of ["off", "no", "false", "0", "system,user", "nonsense", ""]) {
+      assert.equal(maskHasCallEvents(m), false, String(m));
+    }
   });
 });

@@ -331,3 +331,58 @@ describe("stats", () => {
     assert.equal(s.state, "ready");
   });
 });
+
+describe("an async Originate needs call events", () => {
+  const originate = { name: "Originate", fields: { Channel: "Local/100@lab", Async: true } };
+
+  for (
+    const [events, allowed] of [
+      [undefined, true],
+      [true, true],
+      ["on", true],
+      ["call,user", true],
+      ["all", true],
+      [false, false],
+      ["off", false],
+      ["system,user", false],
+    ] as const
+  ) {
+    test(`login with events ${String(events)}: ${allowed ? "sent" : "refused before anything is written"}`, () => {
+      const h = ready({ events });
+      const before = h.transmittedText().length;
+      if (allowed) {
+        h.conn.send(originate, undefined, h.now);
+      } else {
+        assert.throws(
+          () => h.conn.send(originate, undefined, h.now),
+          (e: unknown) =>
+            e instanceof LocalProtocolError && /receives no call events/.test(e.message),
+        );
+        assert.throws(
+          () => h.conn.send(originate, { strategy: "originate" }, h.now),
+          LocalProtocolError,
+        );
+        h.drain();
+        assert.equal(h.transmittedText().length, before);
+        // A synchronous Originate completes on its response: always allowed.
+        h.conn.send({ name: "Originate", fields: { Channel: "Local/1@x" } }, undefined, h.now);
+      }
+    });
+  }
+
+  test("an accepted Events action changes it; an unreadable mask (Events: Off) turns it off", () => {
+    const h = ready({ events: false });
+    const on = h.send("Events", { EventMask: "call" });
+    h.say([["Response", "Success"], ["ActionID", on], ["Events", "On"]]);
+    h.conn.send(originate, undefined, h.now);
+    const bad = h.send("Events", { EventMask: "nonsense" });
+    h.say([["Response", "Success"], ["ActionID", bad], ["Events", "Off"]]);
+    assert.throws(() => h.conn.send(originate, undefined, h.now), LocalProtocolError);
+    const user = h.send("Events", { EventMask: "user" });
+    h.say([["Response", "Success"], ["ActionID", user], ["Events", "On"]]);
+    assert.throws(() => h.conn.send(originate, undefined, h.now), LocalProtocolError);
+    const refused = h.send("Events", { EventMask: "on" });
+    h.say([["Response", "Error"], ["ActionID", refused], ["Message", "Permission denied"]]);
+    assert.throws(() => h.conn.send(originate, undefined, h.now), LocalProtocolError);
+  });
+});
