@@ -35,6 +35,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { AmiSimulator } from "../testing/mod.ts";
 import { startPingResponder } from "./_ping_responder.ts";
+import { isMain } from "./_main.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
@@ -418,7 +419,7 @@ export async function benchClient(): Promise<Array<{ name: string; value: number
   return rows;
 }
 
-if (import.meta.main) {
+if (isMain(import.meta)) {
   const rows = await benchClient();
   const w = Math.max(...rows.map((r) => r.name.length));
   for (const r of rows) {
