@@ -20,6 +20,7 @@ import {
   type SettledNotice,
 } from "../core/mod.ts";
 import { fixture } from "./_fixtures.ts";
+import { seeded } from "./_codec.ts";
 
 /** The ActionID parts used by tests. */
 export const TEST_IDS = { instance: "inst0001", node: "pbx1", session: 1 } as const;
@@ -35,16 +36,12 @@ export function testOptions(over: Partial<ConnectionOptions> = {}): ConnectionOp
   };
 }
 
-/** A seeded PRNG (mulberry32), for reproducible random chunking. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** A harness already logged in (state `ready`). */
+export function readyHarness(over: Partial<ConnectionOptions> = {}): Harness {
+  const h = new Harness(testOptions(over), 0);
+  h.login();
+  if (h.conn.state !== "ready") throw new Error(`expected ready, got ${h.conn.state}`);
+  return h;
 }
 
 /** How a byte string is cut before it is fed. */
@@ -125,7 +122,7 @@ export class Harness {
       this.drain();
       return;
     }
-    const rnd = chunking === "bytes" ? undefined : prng(chunking.seed);
+    const rnd = chunking === "bytes" ? undefined : seeded(chunking.seed);
     for (let pos = 0; pos < b.length;) {
       const size = rnd === undefined ? 1 : 1 + Math.floor(rnd() * 64);
       this.conn.receive(b.subarray(pos, pos + size), this.now);

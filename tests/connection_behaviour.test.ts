@@ -9,18 +9,12 @@ import {
   AuthError,
   ConnectError,
   ConnectionLostError,
-  type ConnectionOptions,
   LocalProtocolError,
   RemoteProtocolError,
 } from "../core/mod.ts";
-import { bytes, Harness, testOptions } from "./_fake_server.ts";
+import { bytes, Harness, readyHarness, testOptions } from "./_fake_server.ts";
 
-function ready(over: Partial<ConnectionOptions> = {}): Harness {
-  const h = new Harness(testOptions(over), 0);
-  h.login();
-  assert.equal(h.conn.state, "ready");
-  return h;
-}
+const ready = readyHarness;
 
 describe("login", () => {
   test("no banner before the login deadline closes with loginTimedOut", () => {

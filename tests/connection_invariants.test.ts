@@ -9,19 +9,20 @@ import {
   ActionTimeoutError,
   AmiConnection,
   ConnectionLostError,
-  type ConnectionOptions,
   type DropSummaryNotice,
   LocalProtocolError,
   RemoteProtocolError,
 } from "../core/mod.ts";
-import { bytes, Harness, serverMessage, TEST_IDS, testOptions } from "./_fake_server.ts";
+import {
+  bytes,
+  Harness,
+  readyHarness,
+  serverMessage,
+  TEST_IDS,
+  testOptions,
+} from "./_fake_server.ts";
 
-function ready(over: Partial<ConnectionOptions> = {}): Harness {
-  const h = new Harness(testOptions(over), 0);
-  h.login();
-  assert.equal(h.conn.state, "ready");
-  return h;
-}
+const ready = readyHarness;
 
 function settledError(h: Harness, id: string): Error {
   const n = h.settled.get(id);
