@@ -196,6 +196,7 @@ interface WaitingAction {
 }
 
 const logger: Logger = getLogger(["amikit", "client"]);
+const NO_OPTIONS: ActionOptions = Object.freeze({});
 let sessionCounter = 0;
 let processInstance: string | undefined;
 
@@ -309,7 +310,11 @@ export class Client implements AsyncDisposable {
    * @example
    * const res = await client.action("Ping");
    */
-  action(name: string, fields?: ActionFields, options: ActionOptions = {}): Promise<ActionResult> {
+  action(
+    name: string,
+    fields?: ActionFields,
+    options: ActionOptions = NO_OPTIONS,
+  ): Promise<ActionResult> {
     const action: Action = { name, fields };
     const session = this.#session;
     let promise: Promise<ActionResult>;
@@ -328,7 +333,9 @@ export class Client implements AsyncDisposable {
       this.#rejectedDisconnected++;
       return Promise.reject(new ConnectionLostError(name, false, this.#state));
     }
-    const lname = name.toLowerCase();
+    // Filter and Events are remembered for replay after a reconnect (both 6 letters:
+    // the length test spares every other action a lower-cased copy of its name).
+    const lname = name.length === 6 ? name.toLowerCase() : "";
     if (lname === "filter" || lname === "events") {
       return promise.then((result) => {
         this.#remember(lname, action);

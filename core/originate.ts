@@ -24,7 +24,8 @@ const FALSE_WORDS: ReadonlySet<string> = new Set(["false", "no", "0", "n", "f", 
  * @example isAsyncOriginate("Originate", { Channel: "Local/100@lab", Async: true }) // true
  */
 export function isAsyncOriginate(name: string, fields: ActionFields | undefined): boolean {
-  if (name.toLowerCase() !== "originate") return false;
+  // Length first: this runs for every action, and lower-casing allocates.
+  if (name.length !== 9 || name.toLowerCase() !== "originate") return false;
   for (const [key, value] of fieldEntries(fields)) {
     if (key.toLowerCase() === "async") return TRUE_WORDS.has(value.trim().toLowerCase());
   }
