@@ -4,26 +4,33 @@ import { connect } from "../mod.ts";
 import { runScript, RUNTIME, startScript, waitFor } from "./_spawn.ts";
 
 describe(`amikit demo and simulate (${RUNTIME})`, () => {
-  test("demo: runs by itself, shows calls and round trips, summary with metrics, exit 0 within 30 s", async () => {
-    const t0 = performance.now();
-    const r = await runScript("cli/main", ["demo"], { timeoutMs: 30_000 });
-    const seconds = (performance.now() - t0) / 1000;
-    console.log(`amikit demo (${RUNTIME}): exit ${r.code} in ${seconds.toFixed(1)} s`);
-    assert.equal(r.timedOut, false, "the demo ended by itself within 30 s");
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /simulator listening on 127\.0\.0\.1:\d+/);
-    assert.match(r.stdout, /→ Ping → Pong in/);
-    assert.match(r.stdout, /call 1 answered/);
-    assert.match(r.stdout, /call 2 busy/);
-    assert.match(r.stdout, /call 4 no answer/);
-    assert.match(r.stdout, /CoreShowChannels → event list of \d+ channels/);
-    assert.match(r.stdout, /Summary \(/);
-    assert.match(r.stdout, /6 originated: 4 answered, 1 busy, 1 no answer \(as planned\)/);
-    assert.match(r.stdout, /amikit_events_delivered_total\{node="demo"\} \d+/);
-    assert.match(r.stdout, /0 events dropped, 0 orphan responses, 0 reconnects/);
-    assert.ok(!r.stdout.includes("\u001b["), "no colour codes when stdout is not a terminal");
-    assert.ok(!/demo-[0-9a-f]{8}-/.test(r.stdout + r.stderr), "the demo's secret is never printed");
-  });
+  test(
+    "demo: runs by itself, shows calls and round trips, summary with metrics, exit 0 within 30 s",
+    { timeout: 60_000 },
+    async () => {
+      const t0 = performance.now();
+      const r = await runScript("cli/main", ["demo"], { timeoutMs: 30_000 });
+      const seconds = (performance.now() - t0) / 1000;
+      console.log(`amikit demo (${RUNTIME}): exit ${r.code} in ${seconds.toFixed(1)} s`);
+      assert.equal(r.timedOut, false, "the demo ended by itself within 30 s");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /simulator listening on 127\.0\.0\.1:\d+/);
+      assert.match(r.stdout, /→ Ping → Pong in/);
+      assert.match(r.stdout, /call 1 answered/);
+      assert.match(r.stdout, /call 2 busy/);
+      assert.match(r.stdout, /call 4 no answer/);
+      assert.match(r.stdout, /CoreShowChannels → event list of \d+ channels/);
+      assert.match(r.stdout, /Summary \(/);
+      assert.match(r.stdout, /6 originated: 4 answered, 1 busy, 1 no answer \(as planned\)/);
+      assert.match(r.stdout, /amikit_events_delivered_total\{node="demo"\} \d+/);
+      assert.match(r.stdout, /0 events dropped, 0 orphan responses, 0 reconnects/);
+      assert.ok(!r.stdout.includes("\u001b["), "no colour codes when stdout is not a terminal");
+      assert.ok(
+        !/demo-[0-9a-f]{8}-/.test(r.stdout + r.stderr),
+        "the demo's secret is never printed",
+      );
+    },
+  );
 
   test("simulate: serves AMI on the port it names, SIGTERM stops it with exit 0", async () => {
     const secret = "Sim-S3cret-42";
