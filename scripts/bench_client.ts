@@ -262,6 +262,22 @@ async function startResponder(
   };
 }
 
+/** The figures reported per contender: row name, unit, and the child's field. */
+const FIGURES = [
+  ["events_per_sec", "events/s"],
+  ["events_per_cpu_sec", "events/CPU-s"],
+  ["actions_per_sec", "actions/s"],
+  ["actions_per_cpu_sec", "actions/CPU-s"],
+  ["peak_rss", "MB"],
+] as const;
+const FIELD = {
+  events_per_sec: "eventsPerSec",
+  events_per_cpu_sec: "eventsPerCpuSec",
+  actions_per_sec: "actionsPerSec",
+  actions_per_cpu_sec: "actionsPerCpuSec",
+  peak_rss: "peakRssMb",
+} as const satisfies Record<(typeof FIGURES)[number][0], keyof ChildResult>;
+
 function binary(runtime: Contender["runtime"]): string {
   if (runtime === "node") return "node";
   return `${ROOT}node_modules/.bin/${runtime}`;
@@ -354,27 +370,9 @@ export async function benchClient(): Promise<Array<{ name: string; value: number
       if (r.eventsSeen !== undefined && r.eventsSeen < EVENTS) {
         console.error(`bench_client: ${c.name} saw ${r.eventsSeen} of ${EVENTS} events`);
       }
-      rows.push({
-        name: `client.events_per_sec[${c.name}]`,
-        value: r.eventsPerSec ?? 0,
-        unit: "events/s",
-      });
-      rows.push({
-        name: `client.events_per_cpu_sec[${c.name}]`,
-        value: r.eventsPerCpuSec ?? 0,
-        unit: "events/CPU-s",
-      });
-      rows.push({
-        name: `client.actions_per_sec[${c.name}]`,
-        value: r.actionsPerSec ?? 0,
-        unit: "actions/s",
-      });
-      rows.push({
-        name: `client.actions_per_cpu_sec[${c.name}]`,
-        value: r.actionsPerCpuSec ?? 0,
-        unit: "actions/CPU-s",
-      });
-      rows.push({ name: `client.peak_rss[${c.name}]`, value: r.peakRssMb ?? 0, unit: "MB" });
+      for (const [figure, unit] of FIGURES) {
+        rows.push({ name: `client.${figure}[${c.name}]`, value: r[FIELD[figure]] ?? 0, unit });
+      }
     }
   } finally {
     await sim.stop();
