@@ -105,9 +105,10 @@ export class DeadlineHeap<T extends HeapEntry> {
 
 /**
  * Entries in non-decreasing deadline order, removable from anywhere: a
- * removed entry leaves a hole, skipped at the head and squeezed out once
- * holes outnumber the entries (so the array stays within about twice the
- * entries, however long the head waits).
+ * removed entry leaves a hole, skipped at the head; the array is compacted
+ * once its holes (before the head or after it) outnumber the entries, so it
+ * stays within about twice the entries however long the head waits or
+ * however many pass through.
  */
 class DeadlineFifo<T extends HeapEntry> {
   #items: (T | undefined)[] = [];
@@ -150,11 +151,12 @@ class DeadlineFifo<T extends HeapEntry> {
       while (h < items.length && items[h] === undefined) h++;
       this.#head = h;
     }
-    const span = items.length - this.#head;
-    if (span === 0) {
+    // The array counts the holes before the head too: a window that never
+    // drains (always some in flight) must not grow with every action sent.
+    if (this.#size === 0) {
       this.#items = [];
       this.#head = 0;
-    } else if (span > 2 * this.#size + 32) this.#compact();
+    } else if (items.length > 2 * this.#size + 32) this.#compact();
     return true;
   }
 

@@ -18,7 +18,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 test("Deadlines: peek is always the earliest entry held; size and drain agree with a list", () => {
   fc.assert(
-    fc.property(fc.array(opArb, { maxLength: 300 }), fc.boolean(), (ops, growing) => {
+    fc.property(fc.array(opArb, { maxLength: 300, size: "max" }), fc.boolean(), (ops, growing) => {
       const d = new Deadlines<HeapEntry>();
       let held: HeapEntry[] = [];
       let clock = 0;
@@ -63,4 +63,21 @@ test("Deadlines: a stuck first entry does not keep every later one (holes are sq
   }
   assert.equal(d.size, 1);
   assert.equal(d.peek(), stuck);
+});
+
+test("Deadlines: a window always in flight, settled in order, keeps the array bounded (no leak)", () => {
+  // A dialer never drains to zero: 100 actions pending at all times, the
+  // oldest settling first. The FIFO's array must not grow with the total.
+  const d = new Deadlines<HeapEntry>();
+  const window: HeapEntry[] = [];
+  for (let i = 0; i < 100_000; i++) {
+    const e = { deadline: i, heapIndex: -1 };
+    d.push(e);
+    window.push(e);
+    // Its position is the array's length at the push.
+    assert.ok(e.heapIndex < 2 * d.size + 40, `position ${e.heapIndex} with ${d.size} held`);
+    if (window.length === 100) d.remove(window.shift()!);
+  }
+  assert.equal(d.size, 99);
+  assert.equal(d.peek(), window[0]);
 });
