@@ -23,6 +23,7 @@ import { md5Hex } from "./md5.ts";
 import { isAsyncOriginate, maskHasCallEvents } from "./originate.ts";
 import { Deadlines, type HeapEntry } from "./_deadlines.ts";
 import { BoundedQueue } from "./_event_queue.ts";
+import { PendingTable } from "./_pending_table.ts";
 import type {
   ActionHandle,
   ActionResult,
@@ -219,7 +220,7 @@ export class AmiConnection {
 
   // Pending application actions by the counter of their ActionID (a number
   // key: no string to hash or flatten per action), and their deadlines.
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new PendingTable<Pending>();
   readonly #heap = new Deadlines<Pending>();
 
   // Internal actions: login/challenge, keepalive Ping, graceful Logoff.
@@ -514,7 +515,7 @@ export class AmiConnection {
       options?.tag,
     );
     if (eqi(name, "events")) p.eventMask = eventMaskOf(action);
-    this.#pending.set(counter, p);
+    this.#pending.add(p);
     if (Number.isFinite(p.deadline)) this.#heap.push(p);
     this.#actionsSent++;
     return { actionId: id };
