@@ -142,6 +142,7 @@ describe("reconnect gate (simulated clock)", () => {
         fc.tuple(fc.constantFrom("req", "rel", "poll", "tick"), fc.integer({ min: 0, max: 9 })),
         {
           maxLength: 300,
+          size: "max",
         },
       ),
       (ops) => {

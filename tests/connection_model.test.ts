@@ -275,22 +275,30 @@ function run(
 
 test("model: random interleavings keep every invariant (keepalive off, exact pollTimeout)", () => {
   fc.assert(
-    fc.property(fc.array(opArb, { minLength: 10, maxLength: 120 }), fc.nat(), (ops, seed) => {
-      run(ops, seed, { eventQueueCapacity: 100_000 }, true);
-    }),
+    fc.property(
+      fc.array(opArb, { minLength: 10, maxLength: 120, size: "max" }),
+      fc.nat(),
+      (ops, seed) => {
+        run(ops, seed, { eventQueueCapacity: 100_000 }, true);
+      },
+    ),
     { numRuns: 400, seed: 42 },
   );
 });
 
 test("model: random interleavings with keepalive, small queues and drops", () => {
   fc.assert(
-    fc.property(fc.array(opArb, { minLength: 10, maxLength: 120 }), fc.nat(), (ops, seed) => {
-      run(ops, seed, {
-        keepaliveIdleMs: 1_500,
-        keepaliveTimeoutMs: 700,
-        parser: { maxLineBytes: 256 },
-      }, false);
-    }),
+    fc.property(
+      fc.array(opArb, { minLength: 10, maxLength: 120, size: "max" }),
+      fc.nat(),
+      (ops, seed) => {
+        run(ops, seed, {
+          keepaliveIdleMs: 1_500,
+          keepaliveTimeoutMs: 700,
+          parser: { maxLineBytes: 256 },
+        }, false);
+      },
+    ),
     { numRuns: 400, seed: 7 },
   );
 });
