@@ -29,6 +29,14 @@ import type {
   TransportHandlers,
 } from "../adapters/transport.ts";
 
+/**
+ * The most actions a burst holds back before writing them (see
+ * `Session.#flushSoon`). Measured with 100 Pings in flight on Node: 32
+ * gave about 20% more actions/s than one write per burst, by letting the
+ * server work while the client builds the rest.
+ */
+export const WRITE_BATCH = 32;
+
 /** Monotonic milliseconds. */
 export const now: () => number = () => performance.now();
 
@@ -269,13 +277,30 @@ export class Session {
 
   /**
    * Writes at the end of the current microtask run, so that the actions sent
-   * in one burst (say, 100 promise callbacks after one read) leave in one
-   * write instead of one write each.
+   * in one burst (say, 100 promise callbacks after one read) leave in a few
+   * writes instead of one write each: at most {@link WRITE_BATCH} actions
+   * wait, so the server starts on the first ones while the rest are built.
    */
   #flushSoon(): void {
+    if (this.#sendSeq - this.#flushedSeq >= WRITE_BATCH) {
+      this.#transmit();
+      return;
+    }
     if (this.#flushQueued) return;
     this.#flushQueued = true;
     queueMicrotask(this.#flush);
+  }
+
+  /** Hands the engine's pending bytes to the transport while it takes them. */
+  #transmit(): void {
+    const t = this.#transport;
+    if (t === undefined) return;
+    while (this.#writable) {
+      const bytes = this.#engine.pollTransmit();
+      if (bytes === undefined) return;
+      this.#flushedSeq = this.#sendSeq;
+      this.#writable = t.write(bytes);
+    }
   }
 
   #receive(chunk: Uint8Array): void {
@@ -301,15 +326,7 @@ export class Session {
     try {
       do {
         this.#dirty = false;
-        const t = this.#transport;
-        if (t !== undefined) {
-          while (this.#writable) {
-            const bytes = engine.pollTransmit();
-            if (bytes === undefined) break;
-            this.#flushedSeq = this.#sendSeq;
-            this.#writable = t.write(bytes);
-          }
-        }
+        this.#transmit();
         for (let n = engine.poll(); n !== undefined; n = engine.poll()) {
           if (n.type === "settled") {
             const w = n.tag as Waiter;

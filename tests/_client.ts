@@ -74,6 +74,8 @@ export function sleep(ms: number): Promise<void> {
 export interface RecordedTransport {
   /** Bytes passed on to the socket, decoded. */
   written: string;
+  /** The same, one entry per write. */
+  writes: string[];
   /** Bytes the client handed over while blocked (never passed on). */
   held: string;
   /** While true, writes are held and `write` returns `false` (a socket that stopped taking bytes). */
@@ -91,7 +93,7 @@ export function recordingConnector(
   const decoder = new TextDecoder();
   const connector: TransportConnector = async (options, handlers) => {
     const t = await inner(options, handlers);
-    const rec: RecordedTransport = { written: "", held: "", blocked: false };
+    const rec: RecordedTransport = { written: "", writes: [], held: "", blocked: false };
     transports.push(rec);
     return {
       write(bytes) {
@@ -99,7 +101,9 @@ export function recordingConnector(
           rec.held += decoder.decode(bytes);
           return false;
         }
-        rec.written += decoder.decode(bytes);
+        const text = decoder.decode(bytes);
+        rec.written += text;
+        rec.writes.push(text);
         return t.write(bytes);
       },
       end: () => t.end(),
