@@ -21,10 +21,15 @@
  *
  * Run: `deno run -A scripts/bench_client.ts` (builds `npm/` first if it is
  * missing; amikit on Node runs from the build). `BENCH_EVENTS` and
- * `BENCH_ACTIONS` change the counts; `BENCH_RESPONDER` (`node`, `deno`,
- * `bun` or `parent`) the responder's host. 100,000 actions by default: the
- * first 20,000 of a fresh process run at about half the steady rate (the JIT
- * is still warming up), so a shorter phase measured mostly warm-up.
+ * `BENCH_ACTIONS` change the timed counts (200,000 and 100,000);
+ * `BENCH_RESPONDER` (`node`, `deno`, `bun` or `parent`) the responder's host.
+ *
+ * Warm-up: every contender first handles `BENCH_WARMUP_EVENTS` events
+ * (50,000) of the same flood and `BENCH_WARMUP_ACTIONS` actions (20,000)
+ * untimed, so that the figures are the steady rate of a long-running
+ * process, not the JIT's first minutes: the first 20,000 actions of a fresh
+ * Node process run at about half the steady rate. Set both to 0 to time a
+ * cold process.
  *
  * @module
  */
@@ -41,6 +46,8 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const ACTIONS = Number(process.env.BENCH_ACTIONS ?? 100_000);
 const IN_FLIGHT = 100;
+const WARMUP_EVENTS = Number(process.env.BENCH_WARMUP_EVENTS ?? 50_000);
+const WARMUP_ACTIONS = Number(process.env.BENCH_WARMUP_ACTIONS ?? 20_000);
 const RESPONDER_HOST = (process.env.BENCH_RESPONDER ?? "node") as Contender["runtime"] | "parent";
 
 /** One contender: a name, the runtime that runs it, and the module it imports. */
@@ -80,8 +87,10 @@ import process from "node:process";
 import { createRequire } from "node:module";
 import * as net from "node:net";
 import { readFileSync } from "node:fs";
-const [kind, modPath, portText, actionsPortText, eventsText, actionsText, inflightText, root] = process.argv.slice(2);
+const [kind, modPath, portText, actionsPortText, eventsText, actionsText, inflightText, root, warmEventsText, warmActionsText] = process.argv.slice(2);
 const port = Number(portText), actionsPort = Number(actionsPortText), N = Number(eventsText), A = Number(actionsText), F = Number(inflightText);
+// Warm-up: the first W events and WA actions are handled but not timed.
+const W = Number(warmEventsText), WA = Number(warmActionsText);
 const require = createRequire(root + "package.json");
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 let peak = 0;
@@ -102,21 +111,26 @@ const finished = new Promise((r) => (onDone = r));
 function count(name, late) {
   if (name !== "Newexten") return;
   if (late !== undefined) checksum += late.length;
-  if (seen++ === 0) { t0 = now(); c0 = cpu(); }
-  if (seen === N) { t1 = now(); c1 = cpu(); onDone(); }
+  if (seen++ === W) { t0 = now(); c0 = cpu(); }
+  if (seen === W + N) { t1 = now(); c1 = cpu(); onDone(); }
 }
-async function runActions(send) {
+function inFlight(send, count) {
   let sent = 0, done = 0;
-  const start = now(), cpuStart = cpu();
-  await new Promise((resolve, reject) => {
+  return new Promise((resolve, reject) => {
+    if (count === 0) return resolve();
     const next = () => {
-      while (sent < A && sent - done < F) {
+      while (sent < count && sent - done < F) {
         sent++;
-        send().then(() => { done++; if (done === A) resolve(); else next(); }, reject);
+        send().then(() => { done++; if (done === count) resolve(); else next(); }, reject);
       }
     };
     next();
   });
+}
+async function runActions(send) {
+  await inFlight(send, WA);
+  const start = now(), cpuStart = cpu();
+  await inFlight(send, A);
   result.actionsPerCpuSec = A / ((cpu() - cpuStart) / 1000);
   return A / ((now() - start) / 1000);
 }
@@ -198,15 +212,16 @@ try {
   out({ ready: true });
   // The parent floods; give up 20 s after the last progress.
   let last = -1;
-  while (seen < N) {
+  while (seen < W + N) {
     const r = await Promise.race([finished.then(() => true), new Promise((r) => setTimeout(() => r(false), 20000))]);
     if (r) break;
     if (seen === last) break;
     last = seen;
   }
-  result.eventsSeen = seen;
-  result.eventsPerSec = seen > 1 ? (seen - 1) / (((t1 || now()) - t0) / 1000) : 0;
-  result.eventsPerCpuSec = seen > 1 ? (seen - 1) / (((c1 ?? cpu()) - c0) / 1000) : 0;
+  const timed = seen - W; // events after the warm-up
+  result.eventsSeen = Math.max(0, timed);
+  result.eventsPerSec = timed > 1 ? (timed - 1) / (((t1 || now()) - t0) / 1000) : 0;
+  result.eventsPerCpuSec = timed > 1 ? (timed - 1) / (((c1 ?? cpu()) - c0) / 1000) : 0;
   out({ flooded: true });
   try { c.close(); } catch {}
   // The actions run on a second connection, to the Ping responder.
@@ -300,6 +315,8 @@ function runChild(
     String(ACTIONS),
     String(IN_FLIGHT),
     ROOT,
+    String(WARMUP_EVENTS),
+    String(WARMUP_ACTIONS),
   ];
   const argv = c.runtime === "deno" ? ["run", "-A", ...args] : args;
   return new Promise<ChildResult>((resolve) => {
@@ -323,7 +340,7 @@ function runChild(
         } catch {
           continue;
         }
-        if (msg.ready) sim.flood({ count: EVENTS }).catch(() => {});
+        if (msg.ready) sim.flood({ count: WARMUP_EVENTS + EVENTS }).catch(() => {});
         if (msg.result) result = msg.result;
       }
     });
