@@ -2,7 +2,9 @@
  * The engine's pending actions by counter (the number at the end of each
  * ActionID): an open-addressing table with linear probing and
  * backward-shift deletion, so it never holds tombstones and never rehashes
- * except to grow.
+ * except to grow. Counters are scattered by Fibonacci hashing: sent in
+ * sequence, they would otherwise form one run as long as the table's
+ * contents, and every deletion would shift through all of it.
  *
  * Why not a `Map`: with a steady churn of sets and deletes, V8 rehashes a
  * Map's backing table every few hundred entries and links each old table to
@@ -25,9 +27,20 @@ export interface Counted {
 
 const MIN_CAPACITY = 16;
 
+/** 2^32 / φ: multiplying by it scatters consecutive integers. */
+const GOLDEN = 0x9e3779b9;
+
+/** The home slot of `counter` in a table of 2^(32 - shift) slots. */
+function home(counter: number, shift: number): number {
+  // Math.imul takes the low 32 bits: any safe integer hashes, and equal
+  // counters always land on the same slot.
+  return Math.imul(counter, GOLDEN) >>> shift;
+}
+
 /** The table (see the module doc). */
 export class PendingTable<T extends Counted> {
   #slots: (T | undefined)[] = new Array(MIN_CAPACITY).fill(undefined);
+  #shift = 32 - Math.log2(MIN_CAPACITY);
   #size = 0;
 
   /** How many entries are held. */
@@ -39,7 +52,7 @@ export class PendingTable<T extends Counted> {
   get(counter: number): T | undefined {
     const slots = this.#slots;
     const mask = slots.length - 1;
-    for (let i = counter % slots.length;; i = (i + 1) & mask) {
+    for (let i = home(counter, this.#shift);; i = (i + 1) & mask) {
       const e = slots[i];
       if (e === undefined || e.counter === counter) return e;
     }
@@ -48,16 +61,16 @@ export class PendingTable<T extends Counted> {
   /** Adds `entry` under its counter (not already held). */
   add(entry: T): void {
     if (2 * (this.#size + 1) > this.#slots.length) this.#grow();
-    this.#place(this.#slots, entry);
+    this.#place(this.#slots, this.#shift, entry);
     this.#size++;
   }
 
   /** Removes the entry under `counter`; returns whether one was held. */
   delete(counter: number): boolean {
     const slots = this.#slots;
-    const cap = slots.length;
-    const mask = cap - 1;
-    let i = counter % cap;
+    const shift = this.#shift;
+    const mask = slots.length - 1;
+    let i = home(counter, shift);
     for (;; i = (i + 1) & mask) {
       const e = slots[i];
       if (e === undefined) return false;
@@ -70,8 +83,8 @@ export class PendingTable<T extends Counted> {
     for (let j = (i + 1) & mask;; j = (j + 1) & mask) {
       const e = slots[j];
       if (e === undefined) return true;
-      const home = e.counter % cap;
-      const stays = i <= j ? home > i && home <= j : home > i || home <= j;
+      const h = home(e.counter, shift);
+      const stays = i <= j ? h > i && h <= j : h > i || h <= j;
       if (!stays) {
         slots[i] = e;
         slots[j] = undefined;
@@ -90,12 +103,13 @@ export class PendingTable<T extends Counted> {
   /** Removes every entry and shrinks back to the initial capacity. */
   clear(): void {
     this.#slots = new Array(MIN_CAPACITY).fill(undefined);
+    this.#shift = 32 - Math.log2(MIN_CAPACITY);
     this.#size = 0;
   }
 
-  #place(slots: (T | undefined)[], entry: T): void {
+  #place(slots: (T | undefined)[], shift: number, entry: T): void {
     const mask = slots.length - 1;
-    let i = entry.counter % slots.length;
+    let i = home(entry.counter, shift);
     while (slots[i] !== undefined) i = (i + 1) & mask;
     slots[i] = entry;
   }
@@ -103,8 +117,10 @@ export class PendingTable<T extends Counted> {
   #grow(): void {
     const old = this.#slots;
     const slots: (T | undefined)[] = new Array(old.length * 2).fill(undefined);
-    for (const e of old) if (e !== undefined) this.#place(slots, e);
+    const shift = this.#shift - 1;
+    for (const e of old) if (e !== undefined) this.#place(slots, shift, e);
     old.fill(undefined);
     this.#slots = slots;
+    this.#shift = shift;
   }
 }
