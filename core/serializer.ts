@@ -189,13 +189,7 @@ const CONTROL = /[\r\n\0]/;
 
 /** Whether `s` holds CR, LF or NUL (one regex test: about twice as fast as a char loop on Node). */
 function hasControl(s: string): boolean {
-  // Names and short values (most of them) are cheaper to walk than to match.
-  if (s.length > 32) return CONTROL.test(s);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 10 || c === 13 || c === 0) return true;
-  }
-  return false;
+  return CONTROL.test(s);
 }
 
 /** A key made printable for an error message (control characters escaped). */
