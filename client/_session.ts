@@ -31,9 +31,10 @@ import type {
 
 /**
  * The most actions a burst holds back before writing them (see
- * `Session.#flushSoon`). Measured with 100 Pings in flight on Node: 32
- * gave about 20% more actions/s than one write per burst, by letting the
- * server work while the client builds the rest.
+ * `Session.#flushSoon`). Measured with 100 Pings in flight on Node against
+ * a Ping responder: 32 gave 35-40% more actions/s than one write per burst
+ * (about 515,000 against 370,000) at the same CPU per action, by letting
+ * the server work while the client builds the rest.
  */
 export const WRITE_BATCH = 32;
 
