@@ -201,8 +201,12 @@ async function setup(port) {
       ami.on("error", () => {});
       await new Promise((r) => ami.connect(r));
       ami.on("event", (e) => count(e.Event, e.AppData));
+      // yana draws ActionIDs at random below 10^8: with 100 in flight, about
+      // one run in ten reused a pending one, whose callback then never came
+      // and the phase timed out. Unique IDs from the harness avoid that.
+      let seq = 0;
       return {
-        send: () => new Promise((r) => ami.send({ Action: "Ping" }, r)),
+        send: () => new Promise((r) => ami.send({ Action: "Ping", ActionID: "y" + (++seq) }, r)),
         close: () => ami.disconnect(),
       };
     }
@@ -402,17 +406,20 @@ export async function benchClient(): Promise<Array<{ name: string; value: number
     ...peers.map((p) => (p.eventsSeen === EVENTS ? p.eventsPerSec ?? 0 : 0)),
   );
   const bestPeerActions = Math.max(...peers.map((p) => p.actionsPerSec ?? 0));
+  // A peer that failed a phase is left out of that phase's best: say so.
+  const failed = CONTENDERS.filter((c) => c.peer && results.get(c.name)?.error).map((c) => c.name);
+  const caveat = failed.length === 0 ? "" : `; without ${failed.join(", ")}: failed`;
   const ours = results.get("amikit@node")!;
   const bare = results.get("bare@node")!;
   rows.push({
     name: "client.node.events_vs_best_peer",
     value: (ours.eventsPerSec ?? 0) / bestPeerEvents,
-    unit: "x (target >= 2.8)",
+    unit: `x (target >= 2.8${caveat})`,
   });
   rows.push({
     name: "client.node.actions_vs_best_peer",
     value: (ours.actionsPerSec ?? 0) / bestPeerActions,
-    unit: "x (target >= 2)",
+    unit: `x (target >= 2${caveat})`,
   });
   const bestPeerEventsCpu = Math.max(
     ...peers.map((p) => (p.eventsSeen === EVENTS ? p.eventsPerCpuSec ?? 0 : 0)),
