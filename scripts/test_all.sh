@@ -24,7 +24,9 @@ runner_status() {
   fi
 }
 
-check "core purity" "$BIN/deno" run --allow-read scripts/check_core_purity.ts
+# Through `deno task`, so that a broken task runner (it once ran the npm
+# package's deno binary as a script) fails here and not in a user's hands.
+check "core purity (deno task purity)" "$BIN/deno" task purity
 check "deno lint" "$BIN/deno" lint
 check "deno fmt --check" "$BIN/deno" fmt --check
 check "deno check" "$BIN/deno" check mod.ts core/ adapters/ client/ testing/ cli/ tests/ scripts/
