@@ -9,6 +9,7 @@
 
 import { readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
+import type { TlsOptions } from "../adapters/transport.ts";
 import type { Redactor } from "./redact.ts";
 
 /** The subcommands. */
@@ -41,6 +42,8 @@ export interface NodeSpec {
   readonly secret: string;
   /** Login method. */
   readonly auth: "plain" | "md5";
+  /** TLS settings (the CA file already read); absent for plain TCP. */
+  readonly tls?: TlsOptions;
 }
 
 /** A header filter: `Key=Value` (exact) or `Key~regex`. */
@@ -71,6 +74,14 @@ export interface ConnectFlags {
   readonly secretFile?: string;
   /** `--auth plain|md5`. */
   readonly auth?: string;
+  /** `--tls` (also implied by the other `--tls-*` flags). */
+  readonly tls?: boolean;
+  /** `--tls-ca FILE`: PEM certificates to trust besides the system's. */
+  readonly tlsCa?: string;
+  /** `--tls-servername NAME`: the name to verify the certificate against. */
+  readonly tlsServername?: string;
+  /** `--tls-insecure`: do not verify the certificate (warns). */
+  readonly tlsInsecure?: boolean;
 }
 
 /** Logging flags. */
@@ -155,6 +166,10 @@ const CONNECT_OPTIONS = {
   secret: { type: "string" },
   "secret-file": { type: "string" },
   auth: { type: "string" },
+  tls: { type: "boolean" },
+  "tls-ca": { type: "string" },
+  "tls-servername": { type: "string" },
+  "tls-insecure": { type: "boolean" },
 } as const;
 
 const LOG_OPTIONS = {
@@ -223,6 +238,10 @@ function connectFlags(values: Record<string, unknown>): ConnectFlags {
     secret: values.secret as string | undefined,
     secretFile: values["secret-file"] as string | undefined,
     auth: values.auth as string | undefined,
+    tls: values.tls as boolean | undefined,
+    tlsCa: values["tls-ca"] as string | undefined,
+    tlsServername: values["tls-servername"] as string | undefined,
+    tlsInsecure: values["tls-insecure"] as boolean | undefined,
   };
 }
 
@@ -411,6 +430,7 @@ interface ConfigNode {
   secretFile?: unknown;
   secretEnv?: unknown;
   auth?: unknown;
+  tls?: unknown;
 }
 
 /**
@@ -441,7 +461,8 @@ export async function resolveNodes(
     throw new UsageError("no username: use --username or set AMI_USERNAME");
   }
   const host = flags.host ?? env.AMI_HOST ?? "127.0.0.1";
-  const port = parsePort(flags.port ?? env.AMI_PORT ?? "5038");
+  const tls = tlsFromFlags(flags, options);
+  const port = parsePort(flags.port ?? env.AMI_PORT ?? defaultPort(tls));
   const secret = await resolveSecret(
     { flag: flags.secret, file: flags.secretFile ?? env.AMI_SECRET_FILE, value: env.AMI_SECRET },
     username,
@@ -454,7 +475,60 @@ export async function resolveNodes(
     username,
     secret,
     auth: parseAuth(flags.auth ?? env.AMI_AUTH),
+    ...(tls === undefined ? {} : { tls }),
   }];
+}
+
+/** Asterisk's ports: `bindaddr` 5038, `tlsbindaddr` 5039. */
+function defaultPort(tls: TlsOptions | undefined): string {
+  return tls === undefined ? "5038" : "5039";
+}
+
+/** TLS from the `--tls*` flags; `undefined` when none is given. */
+function tlsFromFlags(flags: ConnectFlags, options: ResolveOptions): TlsOptions | undefined {
+  if (
+    !flags.tls && flags.tlsCa === undefined && flags.tlsServername === undefined &&
+    !flags.tlsInsecure
+  ) {
+    return undefined;
+  }
+  return tlsOptions(
+    { ca: flags.tlsCa, servername: flags.tlsServername, insecure: flags.tlsInsecure === true },
+    "--tls-ca",
+    options,
+  );
+}
+
+/** Builds TLS options: reads the CA file, warns when verification is off. */
+function tlsOptions(
+  spec: { ca?: string; servername?: string; insecure: boolean },
+  where: string,
+  options: ResolveOptions,
+): TlsOptions {
+  let ca: string | undefined;
+  if (spec.ca !== undefined) {
+    try {
+      ca = readFileSync(spec.ca, "utf8");
+    } catch (error) {
+      throw new UsageError(
+        `${where}: cannot read ${spec.ca}: ${(error as NodeJS.ErrnoException).code ?? "error"}`,
+      );
+    }
+    if (!ca.includes("-----BEGIN CERTIFICATE-----")) {
+      throw new UsageError(`${where}: ${spec.ca} holds no PEM certificate`);
+    }
+  }
+  if (spec.insecure) {
+    options.warn(
+      "warning: TLS certificates are not verified (--tls-insecure): anyone on the path can " +
+        "read the secret; for labs only",
+    );
+  }
+  return {
+    ...(ca === undefined ? {} : { ca }),
+    ...(spec.servername === undefined ? {} : { servername: spec.servername }),
+    ...(spec.insecure ? { rejectUnauthorized: false } : {}),
+  };
 }
 
 /** Where a secret may come from, in order of precedence. */
@@ -536,6 +610,8 @@ async function nodesFromConfig(
   const out: NodeSpec[] = [];
   const seen = new Set<string>();
   let warnedMode = false;
+  // The --tls* flags are every node's default; a node's own "tls" wins.
+  const flagTls = tlsFromFlags(flags, options);
   for (const [i, raw] of (list as ConfigNode[]).entries()) {
     const where = `config file ${path}, node ${i + 1}`;
     if (typeof raw !== "object" || raw === null) throw new UsageError(`${where}: not an object`);
@@ -551,7 +627,8 @@ async function nodesFromConfig(
     if (flags.nodes.length > 0 && !flags.nodes.includes(name)) continue;
     const username = str(raw.username, "username") ?? env.AMI_USERNAME;
     if (username === undefined) throw new UsageError(`${where}: no username`);
-    const port = raw.port === undefined ? 5038 : parsePort(String(raw.port));
+    const tls = raw.tls === undefined ? flagTls : configTls(raw.tls, where, options);
+    const port = raw.port === undefined ? Number(defaultPort(tls)) : parsePort(String(raw.port));
     const inline = str(raw.secret, "secret");
     if (inline !== undefined) {
       options.redactor.addSecret(inline);
@@ -570,12 +647,54 @@ async function nodesFromConfig(
       username,
       options,
     );
-    out.push({ name, host, port, username, secret, auth: parseAuth(str(raw.auth, "auth")) });
+    out.push({
+      name,
+      host,
+      port,
+      username,
+      secret,
+      auth: parseAuth(str(raw.auth, "auth")),
+      ...(tls === undefined ? {} : { tls }),
+    });
   }
   if (out.length === 0) {
     throw new UsageError(`no node of ${path} is named ${flags.nodes.join(", ")}`);
   }
   return out;
+}
+
+/** A config node's `tls`: `true`, `false`, or `{ca, servername, rejectUnauthorized}`. */
+function configTls(
+  raw: unknown,
+  where: string,
+  options: ResolveOptions,
+): TlsOptions | undefined {
+  if (raw === false) return undefined;
+  if (raw === true) return tlsOptions({ insecure: false }, `${where}: tls`, options);
+  if (typeof raw !== "object" || raw === null) {
+    throw new UsageError(`${where}: tls must be true, false or an object`);
+  }
+  const { ca, servername, rejectUnauthorized, ...rest } = raw as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `${where}: tls: unknown field ${unknown[0]} (ca, servername, rejectUnauthorized)`,
+    );
+  }
+  if (ca !== undefined && typeof ca !== "string") {
+    throw new UsageError(`${where}: tls.ca must be a file name`);
+  }
+  if (servername !== undefined && typeof servername !== "string") {
+    throw new UsageError(`${where}: tls.servername must be a string`);
+  }
+  if (rejectUnauthorized !== undefined && typeof rejectUnauthorized !== "boolean") {
+    throw new UsageError(`${where}: tls.rejectUnauthorized must be true or false`);
+  }
+  return tlsOptions(
+    { ca, servername, insecure: rejectUnauthorized === false },
+    `${where}: tls.ca`,
+    options,
+  );
 }
 
 function isReadableByOthers(path: string): boolean {
@@ -651,6 +770,12 @@ const CONNECT_HELP = `Connection (flags win over the environment):
                          per node the secret comes from secretFile, secretEnv (a variable
                          name), or secret (then keep the file private: chmod 600)
   --node NAME            use only this node of the config file (repeatable)
+  --tls                  connect with TLS (Asterisk's tlsbindaddr; default port 5039)
+  --tls-ca FILE          PEM certificate(s) to trust besides the system's (implies --tls)
+  --tls-servername NAME  name to verify the certificate against (default: the host)
+  --tls-insecure         do not verify the certificate: labs only, warns (implies --tls)
+                         in a config file, per node: "tls": true, or {"ca": FILE,
+                         "servername": NAME, "rejectUnauthorized": false}
 
 Logging (to stderr, never blocking; secrets are always redacted):
   --log-level LEVEL      debug, info, warning or error (default info)

@@ -116,6 +116,7 @@ export async function runAction(cmd: ActionCommand, redactor: Redactor): Promise
       username: n.username,
       secret: n.secret,
       auth: n.auth,
+      tls: n.tls,
       node: n.name,
       // An async Originate completes on its OriginateResponse, a call-class
       // event: without call events it would wait until its deadline.

@@ -112,6 +112,7 @@ export async function runListen(cmd: ListenCommand, redactor: Redactor): Promise
       username: n.username,
       secret: n.secret,
       auth: n.auth,
+      tls: n.tls,
     }])),
     defaults: { events: mask === "on" ? true : mask === "off" ? false : mask },
   });

@@ -1,6 +1,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
+import { fileURLToPath } from "node:url";
 import { AmiSimulator } from "../testing/mod.ts";
 import { runScript, RUNTIME } from "./_spawn.ts";
 
@@ -113,6 +115,33 @@ describe(`amikit action (${RUNTIME})`, () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /cannot connect to 127\.0\.0\.1:\d+/);
     noSecret(r);
+  });
+
+  test("--tls with --tls-ca reaches a TLS server; without the CA it fails with a TLS message", async () => {
+    const dir = new URL("./fixtures/client_tls/", import.meta.url);
+    const read = (name: string) => readFileSync(new URL(name, dir), "utf8");
+    const tlsSim = await AmiSimulator.start({
+      port: 0,
+      users: [{ username: "admin", secret: SECRET, read: "all", write: "all" }],
+      tls: { cert: read("cert.pem"), key: read("key.pem") },
+    });
+    try {
+      const run = (args: string[]) =>
+        runScript("cli/main", ["action", "Ping", "--port", String(tlsSim.port), ...args], {
+          env: { AMI_HOST: "127.0.0.1", AMI_USERNAME: "admin", AMI_SECRET: SECRET },
+          timeoutMs: 20_000,
+        });
+      const ok = await run(["--tls-ca", fileURLToPath(new URL("ca.pem", dir))]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(JSON.parse(ok.stdout).kind, "response");
+      noSecret(ok);
+      const untrusted = await run(["--tls"]);
+      assert.equal(untrusted.code, 1);
+      assert.match(untrusted.stderr, /tls/i);
+      noSecret(untrusted);
+    } finally {
+      await tlsSim.stop();
+    }
   });
 
   test("usage errors exit 2 and point at --help; help has examples", async () => {

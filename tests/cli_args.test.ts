@@ -270,6 +270,72 @@ describe("resolving nodes and secrets", () => {
     }
   });
 
+  test("TLS: --tls* flags and a config node's tls; the CA file is read; bad values are usage errors", async () => {
+    const t = tmp();
+    const PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    try {
+      const ca = t.file("ca.pem", PEM);
+      const env = { AMI_USERNAME: "u", AMI_SECRET: "s" };
+      const resolve = (
+        flags: Parameters<typeof resolveNodes>[0],
+        warn: (message: string) => void = noWarn,
+      ) => resolveNodes(flags, { env, redactor: new Redactor(), warn });
+      // Parsed from the command line.
+      const cmd = parseCommandLine(["action", "Ping", "--tls-ca", ca, "--tls-servername", "pbx"]);
+      assert.equal(cmd.command, "action");
+      const [a] = await resolve(cmd as Parameters<typeof resolveNodes>[0]);
+      assert.deepEqual(a.tls, { ca: PEM, servername: "pbx" });
+      assert.equal(a.port, 5039, "TLS defaults to Asterisk's tlsbindaddr port");
+      // --tls alone: the system's trust store; a port given wins.
+      const [b] = await resolve({ nodes: [], tls: true, port: "6000" });
+      assert.deepEqual(b.tls, {});
+      assert.equal(b.port, 6000);
+      // No flag: plain TCP on 5038.
+      const [c] = await resolve({ nodes: [] });
+      assert.equal(c.tls, undefined);
+      assert.equal(c.port, 5038);
+      // --tls-insecure warns.
+      const warnings: string[] = [];
+      const [d] = await resolve({ nodes: [], tlsInsecure: true }, (m) => warnings.push(m));
+      assert.deepEqual(d.tls, { rejectUnauthorized: false });
+      assert.match(warnings.join("\n"), /not verified/);
+      // Bad CA files.
+      await assert.rejects(resolve({ nodes: [], tlsCa: join(t.dir, "nope.pem") }), /ENOENT/);
+      await assert.rejects(
+        resolve({ nodes: [], tlsCa: t.file("junk.pem", "junk") }),
+        /no PEM certificate/,
+      );
+      // Config nodes: their own tls wins over the flags' default.
+      const cfg = t.file(
+        "nodes.json",
+        JSON.stringify({
+          nodes: [
+            { name: "n1", username: "u", secret: "s", tls: { ca, servername: "pbx1" } },
+            { name: "n2", username: "u", secret: "s", tls: false },
+            { name: "n3", username: "u", secret: "s", port: 7000 },
+          ],
+        }),
+      );
+      chmodSync(cfg, 0o600);
+      const nodes = await resolve({ nodes: [], config: cfg, tls: true });
+      assert.deepEqual(nodes.map((n) => [n.name, n.port, n.tls]), [
+        ["n1", 5039, { ca: PEM, servername: "pbx1" }],
+        ["n2", 5038, undefined],
+        ["n3", 7000, {}],
+      ]);
+      for (const bad of [{ tls: "yes" }, { tls: { ca: 1 } }, { tls: { cert: "x" } }]) {
+        const f = t.file(
+          "bad.json",
+          JSON.stringify({ nodes: [{ username: "u", secret: "s", ...bad }] }),
+        );
+        chmodSync(f, 0o600);
+        await assert.rejects(resolve({ nodes: [], config: f }), UsageError);
+      }
+    } finally {
+      t.done();
+    }
+  });
+
   test("a broken config file is reported without echoing its content", async () => {
     const t = tmp();
     try {
