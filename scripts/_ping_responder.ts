@@ -2,8 +2,10 @@
  * A minimal, fast AMI server for the actions phase of the client benchmark:
  * the banner, a successful Login (plus `FullyBooted`, as Asterisk sends), and
  * for every `Action: Ping` the answer Asterisk gives (`Response: Success`,
- * the ActionID, `Ping: Pong`, `Timestamp`). `Logoff` gets `Goodbye` and the
- * connection closes; any other action gets Asterisk's
+ * the ActionID, `Ping: Pong`, `Timestamp`). `Hold` (not an Asterisk action)
+ * is answered `Success` 50 ms later, for the soak's slow overlapping actions.
+ * `Logoff` gets `Goodbye` and the connection closes; any other action gets
+ * Asterisk's
  * `Invalid/unknown command` error. All actions of one read are answered in
  * one write. Messages are framed by CRLF CRLF, as every benchmarked client
  * sends them.
@@ -36,6 +38,8 @@ export interface PingResponder {
 }
 
 const BANNER = "Asterisk Call Manager/9.0.0\r\n";
+/** How long a `Hold` action waits for its answer. */
+const HOLD_MS = 50;
 
 /**
  * The value of header `key` (lower-case, with its colon) in `msg` (`lower` is
@@ -77,6 +81,13 @@ function serve(socket: net.Socket): void {
       } else if (action === "login") {
         out += `Response: Success\r\n${idLine}Message: Authentication accepted\r\n\r\n` +
           "Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n";
+      } else if (action === "hold") {
+        // Answered 50 ms later, alone: a slow action (a long Originate, say)
+        // that overlaps the others, so that pending actions never drain.
+        const answer = `Response: Success\r\n${idLine}Message: Held\r\n\r\n`;
+        setTimeout(() => {
+          if (!socket.destroyed) socket.write(answer, "latin1");
+        }, HOLD_MS);
       } else if (action === "logoff") {
         out += `Response: Goodbye\r\n${idLine}Message: Thanks for all the fish.\r\n\r\n`;
         closing = true;
