@@ -146,6 +146,10 @@ export interface SimulateCommand extends LogFlags {
   readonly dialplanFile?: string;
   /** `--banner`. */
   readonly banner?: string;
+  /** `--tls-cert FILE` (PEM): serve TLS, with `--tls-key`. */
+  readonly tlsCert?: string;
+  /** `--tls-key FILE` (PEM). */
+  readonly tlsKey?: string;
 }
 
 /** `amikit demo`. */
@@ -321,12 +325,17 @@ function parseSimulate(args: readonly string[]): SimulateCommand {
       "secret-file": { type: "string" },
       dialplan: { type: "string" },
       banner: { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
     },
     allowPositionals: true,
     strict: true,
   });
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument: ${positionals[0]}`, "simulate");
+  }
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together", "simulate");
   }
   return {
     command: "simulate",
@@ -339,6 +348,8 @@ function parseSimulate(args: readonly string[]): SimulateCommand {
     secretFile: values["secret-file"],
     dialplanFile: values.dialplan,
     banner: values.banner,
+    tlsCert: values["tls-cert"],
+    tlsKey: values["tls-key"],
   };
 }
 
@@ -863,10 +874,13 @@ Filter, Logoff, and writes "listening on HOST:PORT" to stderr.
   --dialplan FILE        JSON dialplan: {"default": {"100": [{"app": "Answer"}, ...]}}
                          (default: the lab dialplan: 100 answers, 101 busy, 102 no answer, ...)
   --banner TEXT          the banner line (default "Asterisk Call Manager/13.0.0")
+  --tls-cert FILE        serve TLS with this PEM certificate (chain) ...
+  --tls-key FILE         ... and its PEM private key
   --log-level LEVEL      debug, info, warning or error (default info)
 
 Examples:
   AMI_USERNAME=admin AMI_SECRET=test amikit simulate --port 5038
+  amikit simulate --port 5039 -u admin --tls-cert cert.pem --tls-key key.pem
   amikit simulate --port 0 --users users.json --dialplan dialplan.json`,
 
   demo: `Usage: amikit demo [options]

@@ -33,6 +33,23 @@ function readJson(path: string, what: string): unknown {
   }
 }
 
+/** A PEM file's text; never echoes it (a key file is a secret). */
+function readPem(path: string, flag: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(
+      `${flag}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`,
+      "simulate",
+    );
+  }
+  if (!text.includes("-----BEGIN ")) {
+    throw new UsageError(`${flag}: ${path} is not PEM`, "simulate");
+  }
+  return text;
+}
+
 /**
  * Reads the users of `--users FILE`: `{"name": {"secret"|"secretFile"|"secretEnv", "read", "write"}}`.
  *
@@ -109,6 +126,9 @@ export async function runSimulate(cmd: SimulateCommand, redactor: Redactor): Pro
   const dialplan = cmd.dialplanFile !== undefined
     ? readJson(cmd.dialplanFile, "dialplan") as Dialplan
     : undefined;
+  const tls = cmd.tlsCert !== undefined && cmd.tlsKey !== undefined
+    ? { cert: readPem(cmd.tlsCert, "--tls-cert"), key: readPem(cmd.tlsKey, "--tls-key") }
+    : undefined;
   let sim: AmiSimulator;
   try {
     sim = await AmiSimulator.start({
@@ -117,6 +137,7 @@ export async function runSimulate(cmd: SimulateCommand, redactor: Redactor): Pro
       users,
       dialplan,
       banner: cmd.banner,
+      tls,
     });
   } catch (error) {
     logger.error("cannot listen on {host}:{port}: {error}", {
@@ -126,9 +147,10 @@ export async function runSimulate(cmd: SimulateCommand, redactor: Redactor): Pro
     });
     return exitAfterFlush(EXIT.failed, sink);
   }
-  logger.info("listening on {host}:{port} (users: {users})", {
+  logger.info("listening on {host}:{port}{tls} (users: {users})", {
     host: sim.host,
     port: sim.port,
+    tls: tls === undefined ? "" : " with TLS",
     users: users.map((u) => u.username).join(", "),
   });
   onTerminate((signal) => {

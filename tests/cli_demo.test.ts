@@ -1,5 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { connect } from "../mod.ts";
 import { runScript, RUNTIME, startScript, waitFor } from "./_spawn.ts";
 
@@ -62,6 +64,43 @@ describe(`amikit demo and simulate (${RUNTIME})`, () => {
     const result = await run.done;
     assert.equal(result.code, 0, result.stderr);
     assert.ok(!result.stderr.includes(secret) && !result.stdout.includes(secret));
+  });
+
+  test("simulate --tls-cert/--tls-key serves TLS; a client trusting the CA gets in", async () => {
+    const dir = new URL("./fixtures/client_tls/", import.meta.url);
+    const file = (name: string) => fileURLToPath(new URL(name, dir));
+    const secret = "Sim-TLS-S3cret-7";
+    const run = startScript("cli/main", [
+      "simulate",
+      "--port",
+      "0",
+      "--tls-cert",
+      file("cert.pem"),
+      "--tls-key",
+      file("key.pem"),
+    ], { env: { AMI_USERNAME: "tester", AMI_SECRET: secret }, timeoutMs: 20_000 });
+    await waitFor(() => /with TLS/.test(run.stderr()), 15_000, "simulate to start");
+    const port = Number(/listening on 127\.0\.0\.1:(\d+) with TLS/.exec(run.stderr())![1]);
+    const client = await connect({
+      host: "127.0.0.1",
+      port,
+      username: "tester",
+      secret,
+      reconnect: false,
+      tls: { ca: readFileSync(file("ca.pem"), "utf8") },
+    });
+    try {
+      assert.equal((await client.action("Ping")).kind, "response");
+    } finally {
+      await client.close();
+    }
+    process.kill(run.child.pid!, "SIGTERM");
+    assert.equal((await run.done).code, 0);
+    const half = await runScript("cli/main", ["simulate", "--tls-cert", file("cert.pem")], {
+      env: { AMI_USERNAME: "tester", AMI_SECRET: secret },
+    });
+    assert.equal(half.code, 2);
+    assert.match(half.stderr, /--tls-cert and --tls-key go together/);
   });
 
   test("simulate without users is a usage error", async () => {
