@@ -5,9 +5,8 @@
  * the ActionID, `Ping: Pong`, `Timestamp`). `Hold` (not an Asterisk action)
  * is answered `Success` 50 ms later, for the soak's slow overlapping actions.
  * `Logoff` gets `Goodbye` and the connection closes; any other action gets
- * Asterisk's
- * `Invalid/unknown command` error. All actions of one read are answered in
- * one write. Messages are framed by CRLF CRLF, as every benchmarked client
+ * Asterisk's `Invalid/unknown command` error. All actions of one read are
+ * answered in one write. Messages are framed by CRLF CRLF, as every benchmarked client
  * sends them.
  *
  * It is not an emulation (that is `testing/`): it exists so that the

@@ -3,11 +3,12 @@
  * Pings in flight without pause (against the Ping responder of the
  * benchmark), plus five slow actions answered after 50 ms each, staggered
  * so that pending actions never drain to none (as with long Originates in
- * a dialer); another client takes floods of events from the simulator; every
- * 200,000 actions and 200,000 events make a round, and the heap is measured
- * after a full garbage collection at the end of every round, with the
- * actions still in flight. A leak shows as growth from round to round; JIT code settles in
- * the first rounds, so growth is judged from the third round on.
+ * a dialer); another client takes floods of events from the simulator.
+ * Every 200,000 actions and 200,000 events make a round, and the heap is
+ * measured after a full garbage collection at the end of every round, with
+ * the actions still in flight. A leak shows as growth from round to round;
+ * compiled code settles in the first rounds, so growth is judged from the
+ * third round on.
  *
  * Run: `node --expose-gc npm/esm/scripts/soak.js`,
  * `deno run -A --v8-flags=--expose-gc scripts/soak.ts` or
@@ -68,8 +69,7 @@ export async function soak(rounds: number): Promise<SoakResult> {
   events.on("Newexten", (e) => {
     if (e.get("AppData") !== undefined) seen++;
   });
-  // Actions stay in flight the whole run, round boundaries included: a
-  // structure that only shrinks when nothing is pending would leak here.
+  // Actions stay in flight the whole run, round boundaries included.
   let done = 0;
   let failure: unknown;
   let stop = false;
@@ -85,7 +85,7 @@ export async function soak(rounds: number): Promise<SoakResult> {
     }
   };
   // Slow actions (answered after 50 ms) overlap the Pings and each other,
-  // as long Originates do in a dialer: pending actions never drain to none.
+  // as long Originates do in a dialer.
   const hold = (): void => {
     if (stop) return;
     actions.action("Hold").then(
