@@ -46,6 +46,25 @@ export interface NodeSpec {
   readonly tls?: TlsOptions;
 }
 
+/**
+ * What a client needs of a node to connect: where, who, how.
+ *
+ * @param n the node
+ * @returns host, port, credentials, login method and TLS
+ */
+export function serverOptions(
+  n: NodeSpec,
+): Pick<NodeSpec, "host" | "port" | "username" | "secret" | "auth" | "tls"> {
+  return {
+    host: n.host,
+    port: n.port,
+    username: n.username,
+    secret: n.secret,
+    auth: n.auth,
+    tls: n.tls,
+  };
+}
+
 /** A header filter: `Key=Value` (exact) or `Key~regex`. */
 export interface HeaderFilter {
   /** The header name (case-insensitive). */

@@ -15,6 +15,7 @@ import {
   type ActionCommand,
   promptSecret,
   resolveNodes,
+  serverOptions,
   stdinIsTerminal,
   UsageError,
 } from "./_args.ts";
@@ -111,12 +112,7 @@ export async function runAction(cmd: ActionCommand, redactor: Redactor): Promise
   let client;
   try {
     client = await connect({
-      host: n.host,
-      port: n.port,
-      username: n.username,
-      secret: n.secret,
-      auth: n.auth,
-      tls: n.tls,
+      ...serverOptions(n),
       node: n.name,
       // An async Originate completes on its OriginateResponse, a call-class
       // event: without call events it would wait until its deadline.

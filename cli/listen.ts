@@ -24,6 +24,7 @@ import {
   parseHostPort,
   promptSecret,
   resolveNodes,
+  serverOptions,
   stdinIsTerminal,
 } from "./_args.ts";
 import { CLIENT_STATES, nodeMetrics } from "./_metrics.ts";
@@ -106,14 +107,7 @@ export async function runListen(cmd: ListenCommand, redactor: Redactor): Promise
 
   const mask = cmd.eventMask;
   const cluster: Cluster = createCluster({
-    nodes: Object.fromEntries(nodes.map((n) => [n.name, {
-      host: n.host,
-      port: n.port,
-      username: n.username,
-      secret: n.secret,
-      auth: n.auth,
-      tls: n.tls,
-    }])),
+    nodes: Object.fromEntries(nodes.map((n) => [n.name, serverOptions(n)])),
     defaults: { events: mask === "on" ? true : mask === "off" ? false : mask },
   });
   const wanted = eventPredicate(cmd.events, cmd.headers);

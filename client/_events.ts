@@ -235,3 +235,41 @@ export class Dispatcher {
     }
   }
 }
+
+/**
+ * Opens a bounded stream fed by a listener on `dispatcher` and kept in
+ * `streams` while open (so its owner can count its drops and close it);
+ * closing or breaking out of it removes both. An owner already closed gets
+ * a stream that has ended.
+ *
+ * @param dispatcher where the events come from
+ * @param streams the owner's open streams
+ * @param options filter, capacity, drop policy
+ * @param closed whether the owner is already closed
+ * @param item what the stream yields for an event and its node
+ * @returns the stream
+ */
+export function openStream<T>(
+  dispatcher: Dispatcher,
+  streams: Set<BoundedStream<T>>,
+  options: EventStreamOptions,
+  closed: boolean,
+  item: (event: AmiMessage, node: string) => T,
+): BoundedStream<T> {
+  let off = (): void => {};
+  const stream: BoundedStream<T> = new BoundedStream<T>({
+    capacity: options.capacity,
+    policy: options.policy,
+    onClose: () => {
+      off();
+      streams.delete(stream);
+    },
+  });
+  if (closed) {
+    stream.close();
+    return stream;
+  }
+  streams.add(stream);
+  off = dispatcher.on(options.filter ?? "*", (event, node) => stream.push(item(event, node)));
+  return stream;
+}

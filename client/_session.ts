@@ -28,6 +28,7 @@ import type {
   TransportConnector,
   TransportHandlers,
 } from "../adapters/transport.ts";
+import { DeadlineTimer } from "./_timer.ts";
 
 /**
  * The most actions a burst holds back before writing them (see
@@ -139,8 +140,11 @@ export class Session {
   readonly #hooks: SessionHooks;
   #transport: Transport | undefined;
   #writable = true;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #armedAt = Infinity;
+  readonly #timer = new DeadlineTimer(() => {
+    this.wakeups++;
+    this.#engine.handleTimeout(now());
+    this.#pump();
+  });
   #sendSeq = 0;
   #flushedSeq = 0;
   #pumping = false;
@@ -151,13 +155,6 @@ export class Session {
   };
   #dirty = false;
   #closed = false;
-  readonly #onTimer = (): void => {
-    this.#timer = undefined;
-    this.#armedAt = Infinity;
-    this.wakeups++;
-    this.#engine.handleTimeout(now());
-    this.#pump();
-  };
 
   private constructor(engine: AmiConnection, hooks: SessionHooks) {
     this.#engine = engine;
@@ -351,23 +348,7 @@ export class Session {
     } finally {
       this.#pumping = false;
     }
-    this.#arm(engine.pollTimeout());
-  }
-
-  /** Keeps one timer: re-armed only when the deadline moves earlier; cleared when none. */
-  #arm(deadline: number | undefined): void {
-    if (deadline === undefined) {
-      if (this.#timer !== undefined) {
-        clearTimeout(this.#timer);
-        this.#timer = undefined;
-        this.#armedAt = Infinity;
-      }
-      return;
-    }
-    if (this.#timer !== undefined && this.#armedAt <= deadline) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#armedAt = deadline;
-    this.#timer = setTimeout(this.#onTimer, Math.max(0, Math.ceil(deadline - now())));
+    this.#timer.arm(engine.pollTimeout(), now());
   }
 
   #finish(notice: StateNotice): void {
@@ -377,8 +358,7 @@ export class Session {
     const t = this.#transport;
     this.#transport = undefined;
     t?.destroy();
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer.clear();
     this.#hooks.closed(notice);
   }
 }

@@ -29,12 +29,13 @@ import type { Action, ActionFields } from "../core/serializer.ts";
 import type { TlsOptions, TransportConnector } from "../adapters/transport.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import {
-  BoundedStream,
+  type BoundedStream,
   Dispatcher,
   type EventFilter,
   type EventHandler,
   type EventStream,
   type EventStreamOptions,
+  openStream,
 } from "./_events.ts";
 import { now, Session } from "./_session.ts";
 
@@ -369,22 +370,7 @@ export class Client implements AsyncDisposable {
    * @returns the stream
    */
   events(options: EventStreamOptions = {}): EventStream<AmiMessage> {
-    let off = (): void => {};
-    const stream: BoundedStream<AmiMessage> = new BoundedStream<AmiMessage>({
-      capacity: options.capacity,
-      policy: options.policy,
-      onClose: () => {
-        off();
-        this.#streams.delete(stream);
-      },
-    });
-    if (this.#state === "closed") {
-      stream.close();
-      return stream;
-    }
-    this.#streams.add(stream);
-    off = this.#dispatcher.on(options.filter ?? "*", (e) => stream.push(e));
-    return stream;
+    return openStream(this.#dispatcher, this.#streams, options, this.#state === "closed", (e) => e);
   }
 
   /**

@@ -22,12 +22,13 @@ import {
   type StateChange,
 } from "./client.ts";
 import {
-  BoundedStream,
+  type BoundedStream,
   Dispatcher,
   type EventFilter,
   type EventHandler,
   type EventStream,
   type EventStreamOptions,
+  openStream,
 } from "./_events.ts";
 import {
   ReconnectGate,
@@ -35,6 +36,7 @@ import {
   type ReconnectGateStats,
 } from "./reconnect_gate.ts";
 import { now } from "./_session.ts";
+import { DeadlineTimer } from "./_timer.ts";
 import { getLogger } from "@logtape/logtape";
 
 /** One node's settings: anything of {@link ClientOptions}; unset ones come from `defaults`. */
@@ -97,8 +99,7 @@ export class Cluster implements AsyncDisposable {
   readonly #dispatcher: Dispatcher;
   readonly #streams = new Set<BoundedStream<ClusterEvent>>();
   readonly #stateListeners = new Set<(node: string, change: StateChange) => void>();
-  #gateTimer: ReturnType<typeof setTimeout> | undefined;
-  #gateAt = Infinity;
+  readonly #gateTimer = new DeadlineTimer(() => this.#pumpGate(), 1);
   #listenerErrors = 0;
   #closed = false;
 
@@ -206,22 +207,13 @@ export class Cluster implements AsyncDisposable {
    * @returns the stream
    */
   events(options: EventStreamOptions = {}): EventStream<ClusterEvent> {
-    let off = (): void => {};
-    const stream: BoundedStream<ClusterEvent> = new BoundedStream<ClusterEvent>({
-      capacity: options.capacity,
-      policy: options.policy,
-      onClose: () => {
-        off();
-        this.#streams.delete(stream);
-      },
-    });
-    if (this.#closed) {
-      stream.close();
-      return stream;
-    }
-    this.#streams.add(stream);
-    off = this.#dispatcher.on(options.filter ?? "*", (event, node) => stream.push({ node, event }));
-    return stream;
+    return openStream(
+      this.#dispatcher,
+      this.#streams,
+      options,
+      this.#closed,
+      (event, node) => ({ node, event }),
+    );
   }
 
   /**
@@ -318,8 +310,7 @@ export class Cluster implements AsyncDisposable {
   }
 
   #stop(): void {
-    if (this.#gateTimer !== undefined) clearTimeout(this.#gateTimer);
-    this.#gateTimer = undefined;
+    this.#gateTimer.clear();
     for (const s of [...this.#streams]) s.close();
   }
 
@@ -350,21 +341,7 @@ export class Cluster implements AsyncDisposable {
       if (grant !== undefined) grant();
       else this.#gate.release(node);
     }
-    const next = this.#closed ? undefined : this.#gate.pollTimeout(t);
-    if (next === undefined) {
-      if (this.#gateTimer !== undefined) clearTimeout(this.#gateTimer);
-      this.#gateTimer = undefined;
-      this.#gateAt = Infinity;
-      return;
-    }
-    if (this.#gateTimer !== undefined && this.#gateAt <= next) return;
-    if (this.#gateTimer !== undefined) clearTimeout(this.#gateTimer);
-    this.#gateAt = next;
-    this.#gateTimer = setTimeout(() => {
-      this.#gateTimer = undefined;
-      this.#gateAt = Infinity;
-      this.#pumpGate();
-    }, Math.max(1, Math.ceil(next - now())));
+    this.#gateTimer.arm(this.#closed ? undefined : this.#gate.pollTimeout(t), now());
   }
 }
 
