@@ -7,14 +7,13 @@
  * @module
  */
 
-import {
-  caList,
-  connectError,
-  type Transport,
-  type TransportConnector,
-  type TransportHandlers,
-  type TransportOptions,
-} from "./transport.ts";
+import type {
+  Transport,
+  TransportConnector,
+  TransportHandlers,
+  TransportOptions,
+} from "../client/transport.ts";
+import { caList, connectError } from "./_connect.ts";
 
 interface DenoConn {
   read(buffer: Uint8Array): Promise<number | null>;

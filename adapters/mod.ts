@@ -10,9 +10,9 @@
 import { connectBun } from "./bun.ts";
 import { connectDeno } from "./deno.ts";
 import { connectNode } from "./node.ts";
-import type { TransportConnector } from "./transport.ts";
+import type { TransportConnector } from "../client/transport.ts";
 
-export * from "./transport.ts";
+export type * from "../client/transport.ts";
 export { connectBun } from "./bun.ts";
 export { connectDeno } from "./deno.ts";
 export { connectNode } from "./node.ts";

@@ -8,14 +8,13 @@
 
 import * as net from "node:net";
 import * as tls from "node:tls";
-import {
-  caList,
-  connectError,
-  type Transport,
-  type TransportConnector,
-  type TransportHandlers,
-  type TransportOptions,
-} from "./transport.ts";
+import type {
+  Transport,
+  TransportConnector,
+  TransportHandlers,
+  TransportOptions,
+} from "../client/transport.ts";
+import { caList, connectError } from "./_connect.ts";
 
 /**
  * Opens a TCP (then, if asked, TLS) connection with `node:net`/`node:tls`.

@@ -9,7 +9,7 @@
 
 import { readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
-import type { TlsOptions } from "../adapters/transport.ts";
+import type { TlsOptions } from "../client/transport.ts";
 import type { Redactor } from "./redact.ts";
 
 /** The subcommands. */

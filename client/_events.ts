@@ -7,8 +7,15 @@
  * @module
  */
 
+import { getLogger } from "@logtape/logtape";
 import type { DropPolicy } from "../core/connection_types.ts";
 import type { AmiMessage } from "../core/message.ts";
+import type { Clock } from "./clock.ts";
+
+const logger = getLogger(["amikit", "events"]);
+
+/** How often a stream that drops events logs a summary, at most, ms. */
+export const STREAM_DROP_SUMMARY_MS = 5_000;
 
 /** Which events a listener or iterator gets: an event name, `"*"` for all, or a predicate. */
 export type EventFilter = string | ((event: AmiMessage) => boolean);
@@ -51,17 +58,33 @@ export class BoundedStream<T> implements EventStream<T> {
   readonly #cap: number;
   readonly #policy: DropPolicy;
   readonly #onClose: () => void;
+  readonly #clock: Clock | undefined;
+  readonly #label: string;
   #head = 0;
   #len = 0;
   #done = false;
   #waiter: ((r: IteratorResult<T>) => void) | undefined;
+  #dropsSince = 0;
+  #lastSummary = -Infinity;
+  #summaryTimer: unknown = undefined;
 
-  /** @param options capacity and policy, and what to run when the stream closes */
-  constructor(options: { capacity?: number; policy?: DropPolicy; onClose: () => void }) {
+  /**
+   * @param options capacity and policy, what to run when the stream closes,
+   *   and for drop summaries a clock and a label (the node)
+   */
+  constructor(options: {
+    capacity?: number;
+    policy?: DropPolicy;
+    onClose: () => void;
+    clock?: Clock;
+    label?: string;
+  }) {
     this.#cap = Math.max(1, options.capacity ?? 10_000);
     this.#policy = options.policy ?? "dropOldest";
     this.#buf = new Array(Math.min(this.#cap, 1024));
     this.#onClose = options.onClose;
+    this.#clock = options.clock;
+    this.#label = options.label ?? "events";
   }
 
   /** Events buffered now. */
@@ -79,7 +102,7 @@ export class BoundedStream<T> implements EventStream<T> {
       return;
     }
     if (this.#len === this.#cap) {
-      this.dropped++;
+      this.#drop();
       if (this.#policy === "dropNewest") return;
       this.#buf[this.#head] = undefined;
       this.#head = (this.#head + 1) % this.#buf.length;
@@ -94,6 +117,11 @@ export class BoundedStream<T> implements EventStream<T> {
   close(): void {
     if (this.#done) return;
     this.#done = true;
+    if (this.#summaryTimer !== undefined) {
+      this.#clock?.clearTimer(this.#summaryTimer);
+      this.#summaryTimer = undefined;
+    }
+    this.#summarize();
     this.#onClose();
     const w = this.#waiter;
     this.#waiter = undefined;
@@ -126,6 +154,36 @@ export class BoundedStream<T> implements EventStream<T> {
   /** @returns this iterator */
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  /**
+   * Counts a drop; logs one summary per {@link STREAM_DROP_SUMMARY_MS} at
+   * most (the first at once, later ones when the interval is over, with one
+   * timer held only while drops are unreported).
+   */
+  #drop(): void {
+    this.dropped++;
+    this.#dropsSince++;
+    const clock = this.#clock;
+    if (clock === undefined || this.#summaryTimer !== undefined) return;
+    const wait = this.#lastSummary + STREAM_DROP_SUMMARY_MS - clock.now();
+    if (wait <= 0) this.#summarize();
+    else {
+      this.#summaryTimer = clock.setTimer(wait, () => {
+        this.#summaryTimer = undefined;
+        this.#summarize();
+      });
+    }
+  }
+
+  #summarize(): void {
+    if (this.#dropsSince === 0 || this.#clock === undefined) return;
+    logger.warn(
+      "{label}: an event iterator dropped {dropped} events ({total} in total; buffer depth {depth}); read faster or raise its capacity",
+      { label: this.#label, dropped: this.#dropsSince, total: this.dropped, depth: this.#len },
+    );
+    this.#dropsSince = 0;
+    this.#lastSummary = this.#clock.now();
   }
 
   #grow(): void {
@@ -236,6 +294,38 @@ export class Dispatcher {
   }
 }
 
+/** An owner's event streams: the open ones, and the drops of those already closed. */
+export class StreamSet<T> {
+  /** The open streams. */
+  readonly open: Set<BoundedStream<T>> = new Set();
+  /** Drops counted by streams that have closed. */
+  closedDrops = 0;
+
+  /** Drops of every stream so far, open or closed. */
+  get dropped(): number {
+    let n = this.closedDrops;
+    for (const s of this.open) n += s.dropped;
+    return n;
+  }
+
+  /** Ends every open stream. */
+  closeAll(): void {
+    for (const s of [...this.open]) s.close();
+  }
+}
+
+/** How {@link openStream} makes a stream. */
+export interface OpenStreamOptions<T> {
+  /** Whether the owner is already closed (the stream then has ended). */
+  readonly closed: boolean;
+  /** The owner's clock (drop summaries). */
+  readonly clock: Clock;
+  /** Names the owner in drop summaries. */
+  readonly label: string;
+  /** What the stream yields for an event and its node. */
+  readonly map: (event: AmiMessage, node: string) => T;
+}
+
 /**
  * Opens a bounded stream fed by a listener on `dispatcher` and kept in
  * `streams` while open (so its owner can count its drops and close it);
@@ -243,33 +333,34 @@ export class Dispatcher {
  * a stream that has ended.
  *
  * @param dispatcher where the events come from
- * @param streams the owner's open streams
+ * @param streams the owner's streams
  * @param options filter, capacity, drop policy
- * @param closed whether the owner is already closed
- * @param item what the stream yields for an event and its node
+ * @param how owner state, clock, label, and the item for an event
  * @returns the stream
  */
 export function openStream<T>(
   dispatcher: Dispatcher,
-  streams: Set<BoundedStream<T>>,
+  streams: StreamSet<T>,
   options: EventStreamOptions,
-  closed: boolean,
-  item: (event: AmiMessage, node: string) => T,
+  how: OpenStreamOptions<T>,
 ): BoundedStream<T> {
   let off = (): void => {};
   const stream: BoundedStream<T> = new BoundedStream<T>({
     capacity: options.capacity,
     policy: options.policy,
+    clock: how.clock,
+    label: how.label,
     onClose: () => {
       off();
-      streams.delete(stream);
+      if (streams.open.delete(stream)) streams.closedDrops += stream.dropped;
     },
   });
-  if (closed) {
+  if (how.closed) {
     stream.close();
     return stream;
   }
-  streams.add(stream);
-  off = dispatcher.on(options.filter ?? "*", (event, node) => stream.push(item(event, node)));
+  streams.open.add(stream);
+  const map = how.map;
+  off = dispatcher.on(options.filter ?? "*", (event, node) => stream.push(map(event, node)));
   return stream;
 }

@@ -1,7 +1,7 @@
 /**
  * The runtime-neutral driver of one session: one {@link AmiConnection} over
- * one {@link Transport}, one timer re-armed from `pollTimeout`, promises for
- * actions. After every input it drains the engine in the documented order:
+ * one {@link Transport}, promises for actions. Its owner holds the one timer
+ * (re-armed from `pollTimeout` whenever `hooks.deadline` says so). After every input it drains the engine in the documented order:
  * `pollTransmit` (while the transport takes bytes), `poll`, `pollEvent`,
  * then `pollTimeout`.
  *
@@ -22,13 +22,8 @@ import type {
 import { AbortedError, type AmiError, ConnectError } from "../core/errors.ts";
 import type { AmiMessage } from "../core/message.ts";
 import type { Action } from "../core/serializer.ts";
-import type {
-  TlsOptions,
-  Transport,
-  TransportConnector,
-  TransportHandlers,
-} from "../adapters/transport.ts";
-import { DeadlineTimer } from "./_timer.ts";
+import type { TlsOptions, Transport, TransportConnector, TransportHandlers } from "./transport.ts";
+import type { Clock } from "./clock.ts";
 
 /**
  * The most actions a burst holds back before writing them (see
@@ -39,11 +34,13 @@ import { DeadlineTimer } from "./_timer.ts";
  */
 export const WRITE_BATCH = 32;
 
-/** Monotonic milliseconds. */
-export const now: () => number = () => performance.now();
-
 /** What a session reports to its owner. */
 export interface SessionHooks {
+  /**
+   * The transport is up and the engine started (before any byte is fed);
+   * return `false` to drop the session (the attempt is no longer wanted).
+   */
+  connected(session: Session): boolean;
   /** An event (or unknown message) arrived. */
   event(event: AmiMessage): void;
   /** The session logged in (state `ready`). */
@@ -52,6 +49,8 @@ export interface SessionHooks {
   closed(notice: StateNotice): void;
   /** A coalesced drop summary from the engine. */
   drops(notice: DropSummaryNotice): void;
+  /** The engine's earliest deadline may have changed: re-arm from `pollTimeout`. */
+  deadline(): void;
 }
 
 /** Per-action options of a session. */
@@ -120,31 +119,25 @@ export interface SessionOpenOptions {
   readonly port: number;
   /** TLS, if any. */
   readonly tls?: TlsOptions;
-  /** Deadline for TCP (+ TLS), ms. */
-  readonly connectTimeoutMs: number;
   /** The engine's options. */
   readonly engine: ConnectionOptions;
   /** The owner's callbacks. */
   readonly hooks: SessionHooks;
-  /** Aborts the attempt. */
-  readonly signal?: AbortSignal;
+  /** The time source. */
+  readonly clock: Clock;
+  /** Aborts the connect (the owner's connect deadline, or a close). */
+  readonly signal: AbortSignal;
 }
 
 /** One connected session (see the module doc). */
 export class Session {
-  /** Timer wake-ups so far (an idle session with keepalive off has none). */
-  wakeups = 0;
   /** Settlements that arrived for actions the caller had abandoned (aborted). */
   abandoned = 0;
   readonly #engine: AmiConnection;
   readonly #hooks: SessionHooks;
+  readonly #clock: Clock;
   #transport: Transport | undefined;
   #writable = true;
-  readonly #timer = new DeadlineTimer(() => {
-    this.wakeups++;
-    this.#engine.handleTimeout(now());
-    this.#pump();
-  });
   #sendSeq = 0;
   #flushedSeq = 0;
   #pumping = false;
@@ -156,55 +149,63 @@ export class Session {
   #dirty = false;
   #closed = false;
 
-  private constructor(engine: AmiConnection, hooks: SessionHooks) {
+  private constructor(engine: AmiConnection, hooks: SessionHooks, clock: Clock) {
     this.#engine = engine;
     this.#hooks = hooks;
+    this.#clock = clock;
   }
 
   /**
-   * Connects the transport and starts the engine; resolves once the
-   * transport is up (login then proceeds; watch `hooks.ready`/`closed`).
+   * Connects the transport, then starts the engine (its login deadline runs
+   * from the moment the transport is up); resolves with the session (login
+   * then proceeds: watch `hooks.ready`/`closed`). Bytes or a close that the
+   * transport reports before that are kept and fed first.
    *
    * @param connector the runtime adapter
-   * @param options where, engine options, hooks
+   * @param options where, engine options, hooks, clock, abort signal
    * @returns the session
-   * @throws {ConnectError} refused, timed out, TLS
+   * @throws {ConnectError} refused, timed out (aborted), TLS
    */
   static async open(connector: TransportConnector, options: SessionOpenOptions): Promise<Session> {
-    const session = new Session(new AmiConnection(options.engine, now()), options.hooks);
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new DOMException("connect timed out", "TimeoutError")),
-      options.connectTimeoutMs,
-    );
-    const onAbort = (): void => controller.abort(options.signal?.reason);
-    options.signal?.addEventListener("abort", onAbort, { once: true });
+    // The session once it exists; before that, what the transport reported.
+    const ref: { session?: Session } = {};
+    const early: Uint8Array[] = [];
+    let earlyClose: { error: Error | undefined } | undefined;
     const handlers: TransportHandlers = {
-      data: (chunk) => session.#receive(chunk),
+      data: (chunk) => ref.session === undefined ? early.push(chunk) : ref.session.#receive(chunk),
       drain: () => {
-        session.#writable = true;
-        session.#pump();
+        if (ref.session === undefined) return;
+        ref.session.#writable = true;
+        ref.session.#pump();
       },
-      closed: (error) => session.#transportClosed(error),
+      closed: (error) =>
+        ref.session === undefined ? (earlyClose = { error }) : ref.session.#transportClosed(error),
     };
+    const transport = await connector({
+      host: options.host,
+      port: options.port,
+      tls: options.tls,
+      signal: options.signal,
+    }, handlers);
+    const clock = options.clock;
+    let engine: AmiConnection;
     try {
-      session.#transport = await connector({
-        host: options.host,
-        port: options.port,
-        tls: options.tls,
-        signal: controller.signal,
-      }, handlers);
+      engine = new AmiConnection(options.engine, clock.now());
     } catch (error) {
-      if (error instanceof ConnectError && error.reason === "timedOut" && options.signal?.aborted) {
-        throw new ConnectError("other", "connect aborted", { cause: error });
-      }
+      transport.destroy();
       throw error;
-    } finally {
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
     }
-    session.#pump();
-    return session;
+    const s = new Session(engine, options.hooks, clock);
+    s.#transport = transport;
+    if (!options.hooks.connected(s)) {
+      transport.destroy();
+      throw new ConnectError("other", "the attempt was abandoned");
+    }
+    ref.session = s;
+    for (const chunk of early) engine.receive(chunk, clock.now());
+    if (earlyClose !== undefined) s.#transportClosed(earlyClose.error);
+    else s.#pump();
+    return s;
   }
 
   /** The engine's state. */
@@ -222,6 +223,21 @@ export class Session {
     return this.#engine.banner?.line;
   }
 
+  /** The engine's earliest deadline (see `AmiConnection.pollTimeout`). */
+  pollTimeout(): number | undefined {
+    return this.#engine.pollTimeout();
+  }
+
+  /**
+   * The owner's timer reached the engine's deadline.
+   *
+   * @param now the clock's time, ms
+   */
+  handleTimeout(now: number): void {
+    this.#engine.handleTimeout(now);
+    this.#pump();
+  }
+
   /**
    * Sends an action; the promise settles with the engine's outcome.
    *
@@ -236,7 +252,7 @@ export class Session {
     }
     const waiter = new Waiter(this.#sendSeq + 1, action.name, options);
     try {
-      this.#engine.send(action, waiter, now());
+      this.#engine.send(action, waiter, this.#clock.now());
     } catch (error) {
       return Promise.reject(error);
     }
@@ -269,7 +285,7 @@ export class Session {
    * @param options `graceful`, the reason and error to report
    */
   close(options: { graceful?: boolean; reason?: CloseReason; error?: Error } = {}): void {
-    this.#engine.close(now(), options);
+    this.#engine.close(this.#clock.now(), options);
     this.#pump();
   }
 
@@ -302,14 +318,15 @@ export class Session {
   }
 
   #receive(chunk: Uint8Array): void {
-    this.#engine.receive(chunk, now());
+    this.#engine.receive(chunk, this.#clock.now());
     this.#pump();
   }
 
   #transportClosed(error: Error | undefined): void {
     this.#transport = undefined;
-    if (error === undefined) this.#engine.receiveEof(now());
-    else this.#engine.close(now(), { reason: "transportError", error });
+    const now = this.#clock.now();
+    if (error === undefined) this.#engine.receiveEof(now);
+    else this.#engine.close(now, { reason: "transportError", error });
     this.#pump();
   }
 
@@ -348,7 +365,7 @@ export class Session {
     } finally {
       this.#pumping = false;
     }
-    this.#timer.arm(engine.pollTimeout(), now());
+    this.#hooks.deadline();
   }
 
   #finish(notice: StateNotice): void {
@@ -358,7 +375,6 @@ export class Session {
     const t = this.#transport;
     this.#transport = undefined;
     t?.destroy();
-    this.#timer.clear();
     this.#hooks.closed(notice);
   }
 }

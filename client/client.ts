@@ -9,7 +9,6 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import type {
   ActionResult,
-  CloseReason,
   CompletionStrategy,
   ConnectionOptions,
   ConnectionStats,
@@ -26,37 +25,29 @@ import {
 } from "../core/errors.ts";
 import type { AmiMessage } from "../core/message.ts";
 import type { Action, ActionFields } from "../core/serializer.ts";
-import type { TlsOptions, TransportConnector } from "../adapters/transport.ts";
-import { Backoff, type BackoffOptions } from "./backoff.ts";
+import type { TlsOptions, TransportConnector } from "./transport.ts";
+import type { BackoffOptions } from "./backoff.ts";
+import { type Clock, REAL_CLOCK } from "./clock.ts";
 import {
-  type BoundedStream,
+  type ClientState,
+  type StateChange,
+  Supervisor,
+  type SupervisorOutput,
+  type WaitingEntry,
+} from "./supervisor.ts";
+import { DeadlineTimer } from "./_timer.ts";
+import {
   Dispatcher,
   type EventFilter,
   type EventHandler,
   type EventStream,
   type EventStreamOptions,
   openStream,
+  StreamSet,
 } from "./_events.ts";
-import { now, Session } from "./_session.ts";
+import { Session, type SessionHooks } from "./_session.ts";
 
-/** Where the client is in its life. */
-export type ClientState = "connecting" | "ready" | "reconnecting" | "closing" | "closed";
-
-/** A change of {@link ClientState}, with the reason. */
-export interface StateChange {
-  /** The new state. */
-  readonly state: ClientState;
-  /** The state before. */
-  readonly previous: ClientState;
-  /** Why the session ended (engine close reason), or `connectFailed` for a failed attempt. */
-  readonly reason?: CloseReason | "connectFailed";
-  /** The error behind it, if any. */
-  readonly error?: Error;
-  /** For `reconnecting`: consecutive failed attempts so far. */
-  readonly attempt?: number;
-  /** For `reconnecting`: the wait before the next attempt, ms. */
-  readonly delayMs?: number;
-}
+export type { ClientState, StateChange };
 
 /** Reconnect timing (see {@link BackoffOptions}). */
 export type ReconnectOptions = BackoffOptions;
@@ -79,6 +70,8 @@ export interface ClientOptions extends Omit<ConnectionOptions, "ids"> {
   readonly maxWaitingActions?: number;
   /** Per-process ActionID prefix; default random (injected in tests). */
   readonly instanceId?: string;
+  /** The time source (default real time); tests pass a manual clock. */
+  readonly clock?: Clock;
 }
 
 /** Per-action options. */
@@ -123,7 +116,7 @@ export interface ClientStats {
   readonly rejectedDisconnected: number;
   /** Settlements of actions whose caller had aborted. */
   readonly abandoned: number;
-  /** Timer wake-ups of the current session. */
+  /** Wake-ups of the client's one timer (an idle client with keepalive off has none). */
   readonly timerWakeups: number;
   /** The current session's engine counters, if connected. */
   readonly session: ConnectionStats | undefined;
@@ -168,11 +161,13 @@ function addTotals(into: Record<TotalKey, number>, from: ConnectionStats | undef
   for (const k of TOTAL_KEYS) into[k] += from[k];
 }
 
-/** Lets a cluster gate reconnect attempts (see `Cluster`). */
+/** Lets a cluster gate connection attempts (see `Cluster`). */
 export interface ConnectPermit {
-  /** Resolves when the node may attempt; rejects if the signal aborts. */
-  acquire(node: string, signal: AbortSignal): Promise<void>;
-  /** The attempt finished. */
+  /** The node wants to attempt; `grant` is called when it may (`turn`: earliest first). */
+  request(node: string, turn: number, grant: () => void): void;
+  /** The node no longer wants to (closed before the grant). */
+  cancel(node: string): void;
+  /** The granted attempt is over. */
   release(node: string): void;
 }
 
@@ -186,14 +181,18 @@ export interface ClientWiring {
   readonly sink?: EventHandler;
 }
 
-interface WaitingAction {
-  readonly action: Action;
-  readonly options: ActionOptions;
-  readonly deadline: number;
-  readonly timeoutMs: number;
-  resolve(result: ActionResult): void;
-  reject(error: unknown): void;
-  cleanup?: () => void;
+/** An action waiting for a connection (held by the supervisor until flushed or failed). */
+class WaitingAction implements WaitingEntry {
+  heapIndex = -1;
+  cleanup: (() => void) | undefined = undefined;
+  constructor(
+    readonly action: Action,
+    readonly options: ActionOptions,
+    readonly timeoutMs: number,
+    public deadline: number,
+    readonly resolve: (result: ActionResult) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
 }
 
 const logger: Logger = getLogger(["amikit", "client"]);
@@ -217,29 +216,44 @@ function idPart(name: string): string {
   return s.length === 0 ? "_" : s;
 }
 
-/** A client connected to one Asterisk server. Create it with `connect`. */
+/** A connect in progress: its attempt and how to abort it. */
+interface PendingConnect {
+  readonly attempt: number;
+  readonly controller: AbortController;
+}
+
+/**
+ * A client connected to one Asterisk server. Create it with `connect`.
+ *
+ * It is a thin driver over a pure {@link Supervisor} (when to connect,
+ * retry, give up; actions waiting for a connection) and one {@link Session}
+ * at a time (the engine over a socket), with one timer for the earliest
+ * deadline of both.
+ *
+ * Listeners are called synchronously as events are read; an async listener
+ * is not awaited (its work is the application's to bound): for a bounded,
+ * back-pressured path, read {@link Client.events} instead.
+ */
 export class Client implements AsyncDisposable {
   /** The node's name. */
   readonly node: string;
   readonly #options: ClientOptions;
   readonly #wiring: ClientWiring;
+  readonly #clock: Clock;
+  readonly #sup: Supervisor<WaitingAction>;
+  readonly #timer: DeadlineTimer;
   readonly #dispatcher: Dispatcher;
-  readonly #backoff: Backoff | undefined;
-  readonly #life = new AbortController();
-  readonly #streams = new Set<BoundedStream<AmiMessage>>();
+  readonly #streams = new StreamSet<AmiMessage>();
   readonly #stateListeners = new Set<(change: StateChange) => void>();
-  readonly #waiting: WaitingAction[] = [];
-  #waitTimer: ReturnType<typeof setTimeout> | undefined;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #state: ClientState = "connecting";
   #session: Session | undefined;
-  #sessionClosed: Promise<void> = Promise.resolve();
-  #closePromise: Promise<void> | undefined;
+  #sessionAttempt = 0;
+  #connecting: PendingConnect | undefined;
+  #driving = false;
+  #started: { resolve(): void; reject(error: Error): void } | undefined;
+  #closed: { promise: Promise<void>; resolve(): void } | undefined;
   #filters: Action[] = [];
   #eventMask: Action | undefined;
   // Counters.
-  #attempts = 0;
-  #sessions = 0;
   /** Counters of the sessions that ended. */
   readonly #pastTotals: Record<TotalKey, number> = Object.fromEntries(
     TOTAL_KEYS.map((k) => [k, 0]),
@@ -255,6 +269,11 @@ export class Client implements AsyncDisposable {
     this.#dispatcher.dispatch(event, this.node);
     this.#wiring.sink?.(event, this.node);
   };
+  readonly #arm = (): void => {
+    const a = this.#session?.pollTimeout();
+    const b = this.#sup.pollTimeout();
+    this.#timer.arm(a === undefined ? b : b === undefined || a < b ? a : b);
+  };
 
   /**
    * Prefer `connect` (logs in before returning); this constructor does not connect.
@@ -266,34 +285,43 @@ export class Client implements AsyncDisposable {
     this.#options = options;
     this.#wiring = wiring;
     this.node = options.node ?? "ami";
+    this.#clock = options.clock ?? REAL_CLOCK;
     this.#dispatcher = new Dispatcher((error) => this.#listenerError(error));
-    this.#backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect);
+    this.#sup = new Supervisor({
+      reconnect: options.reconnect !== false,
+      backoff: options.reconnect === false ? undefined : options.reconnect,
+      connectTimeoutMs: options.connectTimeoutMs,
+      gated: wiring.permit !== undefined,
+      maxWaiting: options.maxWaitingActions,
+    });
+    this.#timer = new DeadlineTimer(this.#clock, () => this.#onTimer());
   }
 
   /** The client's state. */
   get state(): ClientState {
-    return this.#state;
+    return this.#sup.state;
   }
 
   /**
-   * Connects and logs in once (no retry).
+   * Connects and logs in once (no retry before the first session; later
+   * losses reconnect as configured).
    *
    * @throws {ConnectError} refused, timed out, TLS, closed or protocol
    * @throws {AuthError} the server refused the credentials
    */
-  async start(): Promise<void> {
-    try {
-      await this.#attempt();
-    } catch (error) {
-      this.#setState("closed", { reason: "connectFailed", error: error as Error });
-      this.#shutdown(error as Error);
-      throw error;
-    }
+  start(): Promise<void> {
+    const started = new Promise<void>((resolve, reject) => {
+      this.#started = { resolve, reject };
+    });
+    this.#sup.start(this.#clock.now(), { once: true });
+    this.#drive();
+    return started;
   }
 
   /** Connects in the background and keeps retrying with backoff (cluster nodes). */
   startInBackground(): void {
-    this.#retry(0);
+    this.#sup.start(this.#clock.now());
+    this.#drive();
   }
 
   /**
@@ -318,21 +346,19 @@ export class Client implements AsyncDisposable {
   ): Promise<ActionResult> {
     const action: Action = { name, fields };
     const session = this.#session;
+    const state = this.#sup.state;
     let promise: Promise<ActionResult>;
-    if (this.#state === "ready" && session !== undefined) {
+    if (state === "ready" && session !== undefined) {
       promise = session.send(action, {
         timeoutMs: options.timeout,
         strategy: options.strategy,
         signal: options.signal,
       });
-    } else if (
-      options.waitForConnection &&
-      (this.#state === "connecting" || this.#state === "reconnecting")
-    ) {
+    } else if (options.waitForConnection && (state === "connecting" || state === "reconnecting")) {
       promise = this.#wait(action, options);
     } else {
       this.#rejectedDisconnected++;
-      return Promise.reject(new ConnectionLostError(name, false, this.#state));
+      return Promise.reject(new ConnectionLostError(name, false, state));
     }
     // Filter and Events are remembered for replay after a reconnect (both 6 letters:
     // the length test spares every other action a lower-cased copy of its name).
@@ -348,7 +374,8 @@ export class Client implements AsyncDisposable {
 
   /**
    * Adds an event listener. A handler that throws or rejects is reported
-   * and counted, and never stops the others or the connection.
+   * and counted, and never stops the others or the connection. Handlers run
+   * synchronously as events are read; a returned promise is not awaited.
    *
    * @param filter an event name (as Asterisk sends it), `"*"`, or a predicate
    * @param handler called with each matching event and the node's name
@@ -362,15 +389,21 @@ export class Client implements AsyncDisposable {
 
   /**
    * An async iterator over events with its own bounded buffer: when the
-   * consumer is slow, events are dropped by the policy and counted in
-   * `dropped` (the socket is still read at full speed). Ends when the client
-   * closes; `break` unsubscribes.
+   * consumer is slow, events are dropped by the policy, counted in
+   * `dropped` and in the stats, and logged as one summary per interval (the
+   * socket is still read at full speed). Ends when the client closes;
+   * `break` unsubscribes.
    *
    * @param options filter, capacity, drop policy
    * @returns the stream
    */
   events(options: EventStreamOptions = {}): EventStream<AmiMessage> {
-    return openStream(this.#dispatcher, this.#streams, options, this.#state === "closed", (e) => e);
+    return openStream(this.#dispatcher, this.#streams, options, {
+      closed: this.#sup.state === "closed",
+      clock: this.#clock,
+      label: this.node,
+      map: (e) => e,
+    });
   }
 
   /**
@@ -386,25 +419,24 @@ export class Client implements AsyncDisposable {
 
   /** The client's counters, as a plain snapshot. */
   stats(): ClientStats {
-    let streamDrops = 0;
-    for (const s of this.#streams) streamDrops += s.dropped;
     const session = this.#session?.stats();
     const totals = { ...this.#pastTotals };
     addTotals(totals, session);
+    const sup = this.#sup.snapshot();
     return {
       node: this.node,
-      state: this.#state,
-      attempts: this.#attempts,
-      sessions: this.#sessions,
-      reconnects: Math.max(0, this.#sessions - 1),
+      state: sup.state,
+      attempts: sup.attempts,
+      sessions: sup.sessions,
+      reconnects: Math.max(0, sup.sessions - 1),
       totals,
       eventsDispatched: this.#eventsDispatched,
       listenerErrors: this.#listenerErrors,
-      streamDrops,
-      waitingActions: this.#waiting.length,
+      streamDrops: this.#streams.dropped,
+      waitingActions: sup.waiting,
       rejectedDisconnected: this.#rejectedDisconnected,
       abandoned: this.#abandoned + (this.#session?.abandoned ?? 0),
-      timerWakeups: this.#session?.wakeups ?? 0,
+      timerWakeups: this.#timer.wakeups,
       session,
     };
   }
@@ -417,30 +449,24 @@ export class Client implements AsyncDisposable {
   /**
    * Logs off gracefully (Logoff, wait for Goodbye) and stops reconnecting.
    * Pending actions may still complete; what remains fails as the engine
-   * decides. Idempotent.
+   * decides. Resolves once no socket and no timer is left. Idempotent.
    */
   close(): Promise<void> {
-    if (this.#closePromise !== undefined) return this.#closePromise;
-    this.#closePromise = (async () => {
-      if (this.#state === "closed") return;
-      this.#setState("closing");
-      this.#stopTrying();
-      const s = this.#session;
-      if (s !== undefined) {
-        s.close({ graceful: s.state === "ready" });
-        await this.#sessionClosed;
-      }
-      this.#finishClose({ reason: "local" });
-    })();
-    return this.#closePromise;
+    if (this.#closed === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => resolve = r);
+      this.#closed = { promise, resolve };
+      if (this.#sup.state === "closed") resolve();
+    }
+    this.#sup.close(this.#clock.now());
+    this.#drive();
+    return this.#closed.promise;
   }
 
   /** Closes at once: unsent bytes are discarded, pending actions fail. Idempotent. */
   destroy(): void {
-    if (this.#state === "closed") return;
-    this.#stopTrying();
-    this.#session?.close({ graceful: false });
-    this.#finishClose({ reason: "local" });
+    this.#sup.destroy(this.#clock.now());
+    this.#drive();
   }
 
   /** `await using client = await connect(...)` closes it at the end of the scope. */
@@ -449,6 +475,60 @@ export class Client implements AsyncDisposable {
   }
 
   // ------------------------------------------------------------ internals
+
+  /** Drains the supervisor's outputs in order, then re-arms the one timer. Re-entrant. */
+  #drive(): void {
+    if (this.#driving) return;
+    this.#driving = true;
+    try {
+      for (let o = this.#sup.poll(); o !== undefined; o = this.#sup.poll()) this.#apply(o);
+    } finally {
+      this.#driving = false;
+    }
+    this.#arm();
+  }
+
+  #apply(o: SupervisorOutput<WaitingAction>): void {
+    switch (o.type) {
+      case "connect":
+        this.#open(o.attempt);
+        return;
+      case "closeSession":
+        this.#closeSession(o.attempt, o.graceful);
+        return;
+      case "replay":
+        this.#replay(o.attempt);
+        return;
+      case "requestPermit":
+        this.#wiring.permit?.request(this.node, o.turn, () => {
+          this.#sup.permitGranted(this.#clock.now());
+          this.#drive();
+        });
+        return;
+      case "cancelPermit":
+        this.#wiring.permit?.cancel(this.node);
+        return;
+      case "releasePermit":
+        this.#wiring.permit?.release(this.node);
+        return;
+      case "state":
+        this.#stateChanged(o.change);
+        return;
+      case "flush":
+        this.#flushWaiting(o.actions);
+        return;
+      case "failWaiting":
+        for (const w of o.actions) {
+          w.cleanup?.();
+          w.reject(
+            o.why === "timeout"
+              ? new ActionTimeoutError(w.action.name, w.timeoutMs, false)
+              : new ConnectionLostError(w.action.name, false, "closed", { cause: o.error }),
+          );
+        }
+        return;
+    }
+  }
 
   #engineOptions(): ConnectionOptions {
     const o = this.#options;
@@ -462,82 +542,93 @@ export class Client implements AsyncDisposable {
     };
   }
 
-  /** One connection attempt: resolves when logged in (and replayed), rejects with why not. */
-  async #attempt(): Promise<void> {
-    this.#attempts++;
+  /** Opens the session of one attempt; every outcome goes back to the supervisor. */
+  #open(attempt: number): void {
     const o = this.#options;
-    let loggedIn = false;
-    let onReady!: () => void;
-    let onFail!: (error: Error) => void;
-    const ready = new Promise<void>((resolve, reject) => {
-      onReady = resolve;
-      onFail = reject;
-    });
-    ready.catch(() => {});
-    let markClosed!: () => void;
-    this.#sessionClosed = new Promise<void>((resolve) => markClosed = resolve);
-    let session: Session | undefined;
-    const hooks = {
+    const controller = new AbortController();
+    this.#connecting = { attempt, controller };
+    const now = (): number => this.#clock.now();
+    const hooks: SessionHooks = {
+      connected: (session) => {
+        if (this.#connecting?.attempt !== attempt) return false;
+        this.#connecting = undefined;
+        this.#session = session;
+        this.#sessionAttempt = attempt;
+        this.#sup.connected(attempt, now());
+        this.#drive();
+        return true;
+      },
       event: this.#onEvent,
       ready: () => {
-        loggedIn = true;
-        onReady();
+        this.#sup.loggedIn(attempt, now());
+        this.#drive();
       },
       closed: (notice: StateNotice) => {
-        markClosed();
-        if (!loggedIn) onFail(loginFailure(notice));
-        else if (session !== undefined) this.#lost(session, notice);
+        const inLogin = this.#sup.attempt === attempt && this.#sup.phase === "login";
+        if (this.#sessionAttempt === attempt) this.#detach();
+        this.#sup.ended(attempt, now(), {
+          reason: notice.reason ?? "remoteClosed",
+          error: inLogin ? loginFailure(notice) : notice.error,
+        });
+        this.#drive();
       },
       drops: (notice: DropSummaryNotice) => this.#drops(notice),
+      deadline: this.#arm,
     };
-    try {
-      session = await Session.open(this.#wiring.connector, {
-        host: o.host,
-        port: o.port ?? 5038,
-        tls: o.tls === true ? {} : o.tls === false ? undefined : o.tls,
-        connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
-        engine: this.#engineOptions(),
-        hooks,
-        signal: this.#life.signal,
-      });
-    } catch (error) {
-      markClosed();
-      throw error;
-    }
-    this.#session = session;
-    try {
-      await ready;
-      if (this.#life.signal.aborted) throw new ConnectError("other", "the client was closed");
-      await this.#replay(session);
-      if (session.state !== "ready") {
-        throw new ConnectError("closed", "the connection closed right after login");
-      }
-    } catch (error) {
-      session.close();
-      this.#detach(session);
-      throw error;
-    }
-    this.#sessions++;
-    this.#backoff?.up(now());
-    this.#setState("ready");
-    this.#flushWaiting(session);
+    Session.open(this.#wiring.connector, {
+      host: o.host,
+      port: o.port ?? 5038,
+      tls: o.tls === true ? {} : o.tls === false ? undefined : o.tls,
+      engine: this.#engineOptions(),
+      hooks,
+      clock: this.#clock,
+      signal: controller.signal,
+    }).catch((error) => this.#failConnect(attempt, error));
   }
 
-  /** Re-applies the event mask and every Filter the user set, after a re-login. */
-  async #replay(session: Session): Promise<void> {
+  #failConnect(attempt: number, error: unknown): void {
+    if (this.#connecting?.attempt === attempt) this.#connecting = undefined;
+    this.#sup.ended(attempt, this.#clock.now(), {
+      reason: "connectFailed",
+      error: error instanceof Error ? error : new ConnectError("other", String(error)),
+    });
+    this.#drive();
+  }
+
+  #closeSession(attempt: number, graceful: boolean): void {
+    if (this.#connecting?.attempt === attempt) {
+      this.#connecting.controller.abort(new DOMException("connect abandoned", "AbortError"));
+      this.#connecting = undefined;
+      return;
+    }
+    const s = this.#session;
+    if (s !== undefined && this.#sessionAttempt === attempt) {
+      s.close({ graceful: graceful && s.state === "ready" });
+    }
+  }
+
+  /** Re-applies the event mask and every Filter the user set, after a (re-)login. */
+  #replay(attempt: number): void {
+    const session = this.#session;
     const replays = this.#eventMask === undefined
       ? [...this.#filters]
       : [this.#eventMask, ...this.#filters];
-    if (replays.length === 0) return;
-    const results = await Promise.allSettled(replays.map((a) => session.send(a)));
-    for (const r of results) {
-      if (r.status === "rejected") {
-        logger.warn("{node}: re-applying a Filter or event mask failed: {error}", {
-          node: this.node,
-          error: r.reason,
-        });
-      }
+    if (session === undefined || replays.length === 0) {
+      this.#sup.replayed(attempt, this.#clock.now());
+      return;
     }
+    Promise.allSettled(replays.map((a) => session.send(a))).then((results) => {
+      for (const r of results) {
+        if (r.status === "rejected" && this.#sup.attempt === attempt) {
+          logger.warn("{node}: re-applying a Filter or event mask failed: {error}", {
+            node: this.node,
+            error: r.reason,
+          });
+        }
+      }
+      this.#sup.replayed(attempt, this.#clock.now());
+      this.#drive();
+    });
   }
 
   #remember(lname: string, action: Action): void {
@@ -551,171 +642,105 @@ export class Client implements AsyncDisposable {
     }
   }
 
-  /** A logged-in session ended. */
-  #lost(session: Session, notice: StateNotice): void {
-    this.#detach(session);
-    if (this.#state === "closing" || this.#state === "closed") return;
-    // No backoff, or the user's own Logoff: the end, no reconnect.
-    if (this.#backoff === undefined || notice.reason === "loggedOff") {
-      this.#finishClose({ reason: notice.reason, error: notice.error });
-      return;
-    }
-    logger.warn("{node}: connection lost ({reason})", { node: this.node, reason: notice.reason });
-    const kind = notice.reason === "authFailed" ? "authFailed" : "lost";
-    this.#retry(this.#backoff.failure(kind, now()), notice.reason, notice.error);
-  }
-
-  /** Waits `delay`, takes a permit (clusters), attempts; on failure backs off and repeats. */
-  #retry(delay: number, reason?: StateChange["reason"], error?: Error): void {
-    if (this.#state === "closing" || this.#state === "closed") return;
-    this.#setState(this.#sessions === 0 ? "connecting" : "reconnecting", {
-      reason,
-      error,
-      attempt: this.#backoff?.attempt ?? 0,
-      delayMs: delay,
-    });
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#retryNow();
-    }, delay);
-  }
-
-  async #retryNow(): Promise<void> {
-    const permit = this.#wiring.permit;
-    const signal = this.#life.signal;
-    if (permit !== undefined) {
-      try {
-        await permit.acquire(this.node, signal);
-      } catch {
-        return; // closed while waiting
-      }
-    }
-    try {
-      await this.#attempt();
-    } catch (error) {
-      if (signal.aborted) return;
-      const kind = error instanceof AuthError ? "authFailed" : "connectFailed";
-      const backoff = this.#backoff ?? new Backoff();
-      this.#retry(backoff.failure(kind, now()), "connectFailed", error as Error);
-    } finally {
-      permit?.release(this.node);
-    }
-  }
-
   #wait(action: Action, options: ActionOptions): Promise<ActionResult> {
-    const max = this.#options.maxWaitingActions ?? 1_000;
-    if (this.#waiting.length >= max) {
+    const signal = options.signal;
+    if (signal?.aborted) {
+      return Promise.reject(new AbortedError(action.name, false, { cause: signal.reason }));
+    }
+    const timeoutMs = options.timeout ?? this.#options.actionTimeoutMs ?? 30_000;
+    if (!(typeof timeoutMs === "number" && timeoutMs > 0)) {
+      return Promise.reject(
+        new LocalProtocolError("timeout must be a positive number (Infinity: no deadline)"),
+      );
+    }
+    let entry!: WaitingAction;
+    const promise = new Promise<ActionResult>((resolve, reject) => {
+      entry = new WaitingAction(
+        action,
+        options,
+        timeoutMs,
+        this.#clock.now() + timeoutMs,
+        resolve,
+        reject,
+      );
+    });
+    const verdict = this.#sup.wait(entry);
+    if (verdict === "full") {
+      const max = this.#options.maxWaitingActions ?? 1_000;
       return Promise.reject(
         new LocalProtocolError(`maxWaitingActions (${max}) actions already wait for a connection`),
       );
     }
-    const signal = options.signal;
-    if (signal?.aborted) return Promise.reject(new AbortedError(action.name, false));
-    const timeoutMs = options.timeout ?? this.#options.actionTimeoutMs ?? 30_000;
-    return new Promise<ActionResult>((resolve, reject) => {
-      const entry: WaitingAction = {
-        action,
-        options,
-        deadline: now() + timeoutMs,
-        timeoutMs,
-        resolve,
-        reject,
+    if (signal !== undefined) {
+      const onAbort = (): void => {
+        if (!this.#sup.cancelWait(entry)) return;
+        entry.reject(new AbortedError(action.name, false, { cause: signal.reason }));
+        this.#arm();
       };
-      if (signal !== undefined) {
-        const onAbort = (): void => {
-          const i = this.#waiting.indexOf(entry);
-          if (i < 0) return;
-          this.#waiting.splice(i, 1);
-          reject(new AbortedError(action.name, false, { cause: signal.reason }));
-          this.#armWait();
-        };
-        signal.addEventListener("abort", onAbort, { once: true });
-        entry.cleanup = () => signal.removeEventListener("abort", onAbort);
-      }
-      this.#waiting.push(entry);
-      this.#armWait();
-    });
+      signal.addEventListener("abort", onAbort, { once: true });
+      entry.cleanup = () => signal.removeEventListener("abort", onAbort);
+    }
+    this.#arm();
+    return promise;
   }
 
-  /** One timer for the earliest deadline among the actions waiting for a connection. */
-  #armWait(): void {
-    if (this.#waitTimer !== undefined) clearTimeout(this.#waitTimer);
-    this.#waitTimer = undefined;
-    if (this.#waiting.length === 0) return;
-    let next = Infinity;
-    for (const w of this.#waiting) next = Math.min(next, w.deadline);
-    this.#waitTimer = setTimeout(() => {
-      this.#waitTimer = undefined;
-      const t = now();
-      for (let i = this.#waiting.length - 1; i >= 0; i--) {
-        const w = this.#waiting[i];
-        if (w.deadline <= t) {
-          this.#waiting.splice(i, 1);
-          w.cleanup?.();
-          w.reject(new ActionTimeoutError(w.action.name, w.timeoutMs, false));
-        }
-      }
-      this.#armWait();
-    }, Math.max(0, Math.ceil(next - now())));
-  }
-
-  #flushWaiting(session: Session): void {
-    const list = this.#waiting.splice(0);
-    this.#armWait();
-    const t = now();
+  #flushWaiting(list: readonly WaitingAction[]): void {
+    const session = this.#session;
+    const t = this.#clock.now();
     for (const w of list) {
       w.cleanup?.();
-      const remaining = Math.ceil(w.deadline - t);
+      const remaining = w.deadline - t;
       if (remaining <= 0) {
         w.reject(new ActionTimeoutError(w.action.name, w.timeoutMs, false));
-        continue;
+      } else if (session === undefined) {
+        w.reject(new ConnectionLostError(w.action.name, false, this.#sup.state));
+      } else {
+        session.send(w.action, {
+          timeoutMs: remaining === Infinity ? Infinity : Math.ceil(remaining),
+          strategy: w.options.strategy,
+          signal: w.options.signal,
+        }).then(w.resolve, w.reject);
       }
-      session.send(w.action, {
-        timeoutMs: remaining,
-        strategy: w.options.strategy,
-        signal: w.options.signal,
-      }).then(w.resolve, w.reject);
     }
   }
 
-  #stopTrying(): void {
-    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    this.#life.abort();
-  }
-
-  #finishClose(change: { reason?: StateChange["reason"]; error?: Error }): void {
-    if (this.#state === "closed") return;
-    this.#stopTrying();
-    this.#setState("closed", change);
-    this.#shutdown(change.error);
+  #onTimer(): void {
+    const now = this.#clock.now();
+    const s = this.#session;
+    if (s !== undefined) {
+      const at = s.pollTimeout();
+      if (at !== undefined && at <= now) s.handleTimeout(now);
+    }
+    this.#sup.handleTimeout(now);
+    this.#drive();
   }
 
   /** Forgets the current session, keeping its counters in the totals. */
-  #detach(session: Session): void {
-    if (this.#session !== session) return;
+  #detach(): void {
+    const session = this.#session;
+    if (session === undefined) return;
     this.#session = undefined;
     addTotals(this.#pastTotals, session.stats());
     this.#abandoned += session.abandoned;
   }
 
-  /** Fails the waiting actions and ends the streams. */
-  #shutdown(error?: Error): void {
-    if (this.#session !== undefined) this.#detach(this.#session);
-    for (const w of this.#waiting.splice(0)) {
-      w.cleanup?.();
-      w.reject(new ConnectionLostError(w.action.name, false, "closed", { cause: error }));
-    }
-    this.#armWait();
-    for (const s of [...this.#streams]) s.close();
-  }
-
-  #setState(state: ClientState, extra: Omit<StateChange, "state" | "previous"> = {}): void {
-    const previous = this.#state;
-    if (previous === state && state !== "reconnecting" && state !== "connecting") return;
-    this.#state = state;
-    const change: StateChange = { state, previous, ...extra };
+  #stateChanged(change: StateChange): void {
+    const { state } = change;
     if (state === "ready") logger.info("{node}: ready", { node: this.node });
+    else if (state === "reconnecting" && change.previous === "ready") {
+      logger.warn("{node}: connection lost ({reason})", { node: this.node, reason: change.reason });
+    }
+    if (state === "ready") {
+      this.#started?.resolve();
+      this.#started = undefined;
+    } else if (state === "closed") {
+      this.#started?.reject(
+        change.error ?? new ConnectError("other", "the client was closed before it connected"),
+      );
+      this.#started = undefined;
+      this.#streams.closeAll();
+      this.#closed?.resolve();
+    }
     for (const l of [...this.#stateListeners]) {
       try {
         l(change);
@@ -737,7 +762,7 @@ export class Client implements AsyncDisposable {
   /** Counts every listener failure; logs at most one record per second (coalesced). */
   #listenerError(error: unknown): void {
     this.#listenerErrors++;
-    const t = now();
+    const t = this.#clock.now();
     if (t - this.#lastErrorLog < 1_000) {
       this.#suppressedErrors++;
       return;

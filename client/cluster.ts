@@ -12,7 +12,7 @@ import type { ActionResult } from "../core/connection_types.ts";
 import { LocalProtocolError } from "../core/errors.ts";
 import type { AmiMessage } from "../core/message.ts";
 import type { ActionFields } from "../core/serializer.ts";
-import type { TransportConnector } from "../adapters/transport.ts";
+import type { TransportConnector } from "./transport.ts";
 import {
   type ActionOptions,
   Client,
@@ -22,20 +22,20 @@ import {
   type StateChange,
 } from "./client.ts";
 import {
-  type BoundedStream,
   Dispatcher,
   type EventFilter,
   type EventHandler,
   type EventStream,
   type EventStreamOptions,
   openStream,
+  StreamSet,
 } from "./_events.ts";
 import {
   ReconnectGate,
   type ReconnectGateOptions,
   type ReconnectGateStats,
 } from "./reconnect_gate.ts";
-import { now } from "./_session.ts";
+import { type Clock, REAL_CLOCK } from "./clock.ts";
 import { DeadlineTimer } from "./_timer.ts";
 import { getLogger } from "@logtape/logtape";
 
@@ -50,6 +50,8 @@ export interface ClusterOptions {
   readonly defaults?: ClusterNodeOptions;
   /** Caps on connection attempts across the cluster. */
   readonly gate?: ReconnectGateOptions;
+  /** The time source of the cluster and every node (default real time). */
+  readonly clock?: Clock;
 }
 
 /** An event tagged with its node. */
@@ -97,9 +99,10 @@ export class Cluster implements AsyncDisposable {
   readonly #gate: ReconnectGate;
   readonly #grants = new Map<string, () => void>();
   readonly #dispatcher: Dispatcher;
-  readonly #streams = new Set<BoundedStream<ClusterEvent>>();
+  readonly #streams = new StreamSet<ClusterEvent>();
   readonly #stateListeners = new Set<(node: string, change: StateChange) => void>();
-  readonly #gateTimer = new DeadlineTimer(() => this.#pumpGate(), 1);
+  readonly #clock: Clock;
+  readonly #gateTimer: DeadlineTimer;
   #listenerErrors = 0;
   #closed = false;
 
@@ -112,27 +115,38 @@ export class Cluster implements AsyncDisposable {
    */
   constructor(options: ClusterOptions, connector: TransportConnector) {
     this.#gate = new ReconnectGate(options.gate);
+    const clock = this.#clock = options.clock ?? REAL_CLOCK;
+    this.#gateTimer = new DeadlineTimer(clock, () => this.#pumpGate());
     this.#dispatcher = new Dispatcher((error) => {
       this.#listenerErrors++;
       logger.error("a cluster event listener failed: {error}", { error });
     });
     const sink: EventHandler = (event, node) => this.#dispatcher.dispatch(event, node);
     const permit = {
-      acquire: (node: string, signal: AbortSignal) => this.#acquire(node, signal),
+      request: (node: string, turn: number, grant: () => void) => {
+        this.#grants.set(node, grant);
+        this.#gate.request(node, turn);
+        this.#pumpGate();
+      },
+      cancel: (node: string) => {
+        this.#grants.delete(node);
+        this.#gate.cancel(node);
+        this.#pumpGate();
+      },
       release: (node: string) => {
         this.#gate.release(node);
         this.#pumpGate();
       },
     };
     for (const [name, nodeOptions] of Object.entries(options.nodes)) {
-      const merged = { ...options.defaults, ...nodeOptions, node: name } as ClientOptions;
+      const merged = { clock, ...options.defaults, ...nodeOptions, node: name } as ClientOptions;
       if (merged.host === undefined || merged.username === undefined) {
         throw new LocalProtocolError(`node ${name}: host and username are required`);
       }
       const client = new Client(merged, { connector, permit, sink });
-      const entry: NodeEntry = { client, since: now() };
+      const entry: NodeEntry = { client, since: clock.now() };
       client.onStateChange((change) => {
-        entry.since = now();
+        entry.since = clock.now();
         entry.reason = change.reason;
         if (change.error !== undefined) entry.lastError = change.error.message;
         for (const l of [...this.#stateListeners]) {
@@ -207,13 +221,12 @@ export class Cluster implements AsyncDisposable {
    * @returns the stream
    */
   events(options: EventStreamOptions = {}): EventStream<ClusterEvent> {
-    return openStream(
-      this.#dispatcher,
-      this.#streams,
-      options,
-      this.#closed,
-      (event, node) => ({ node, event }),
-    );
+    return openStream(this.#dispatcher, this.#streams, options, {
+      closed: this.#closed,
+      clock: this.#clock,
+      label: "cluster",
+      map: (event, node) => ({ node, event }),
+    });
   }
 
   /**
@@ -260,23 +273,24 @@ export class Cluster implements AsyncDisposable {
   ready(options: { nodes?: readonly string[]; timeoutMs?: number } = {}): Promise<void> {
     const names = options.nodes ?? this.nodes;
     for (const n of names) this.node(n);
+    const clock = this.#clock;
     return new Promise<void>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: unknown;
       const check = (): boolean => {
         if (!names.every((n) => this.node(n).state === "ready")) return false;
         off();
-        if (timer !== undefined) clearTimeout(timer);
+        if (timer !== undefined) clock.clearTimer(timer);
         resolve();
         return true;
       };
       const off = this.onStateChange(() => check());
       if (check()) return;
       if (options.timeoutMs !== undefined) {
-        timer = setTimeout(() => {
+        timer = clock.setTimer(options.timeoutMs, () => {
           off();
           const missing = names.filter((n) => this.node(n).state !== "ready");
           reject(new LocalProtocolError(`nodes not ready in time: ${missing.join(", ")}`));
-        }, options.timeoutMs);
+        });
       }
     });
   }
@@ -311,37 +325,19 @@ export class Cluster implements AsyncDisposable {
 
   #stop(): void {
     this.#gateTimer.clear();
-    for (const s of [...this.#streams]) s.close();
-  }
-
-  #acquire(node: string, signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal.aborted || this.#closed) return reject(signal.reason);
-      const onAbort = (): void => {
-        this.#grants.delete(node);
-        this.#gate.cancel(node);
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#grants.set(node, () => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      });
-      this.#gate.request(node);
-      this.#pumpGate();
-    });
+    this.#streams.closeAll();
   }
 
   /** Grants what the gate allows, then re-arms the gate's one timer. */
   #pumpGate(): void {
-    const t = now();
+    const t = this.#clock.now();
     for (const node of this.#gate.poll(t)) {
       const grant = this.#grants.get(node);
       this.#grants.delete(node);
       if (grant !== undefined) grant();
       else this.#gate.release(node);
     }
-    this.#gateTimer.arm(this.#closed ? undefined : this.#gate.pollTimeout(t), now());
+    this.#gateTimer.arm(this.#closed ? undefined : this.#gate.pollTimeout(this.#clock.now()));
   }
 }
 

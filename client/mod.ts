@@ -29,6 +29,7 @@ export {
   createClusterWith,
   type NodeHealth,
 } from "./cluster.ts";
+export { type Clock, REAL_CLOCK } from "./clock.ts";
 export {
   Backoff,
   backoffDelay,

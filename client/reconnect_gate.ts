@@ -1,10 +1,18 @@
 /**
- * The reconnect gate of a cluster: caps reconnect attempts globally and per
+ * The reconnect gate of a cluster: caps connection attempts globally and per
  * node within a sliding interval (and how many run at once), and serves the
- * waiting nodes with a rotating cursor, so that hundreds of dead nodes can
+ * waiting nodes in order of their turn, so that hundreds of dead nodes can
  * neither starve the live ones nor monopolise the process. Pure and
- * clock-injected, in the sans-IO manner: `request`, `release` and `poll`
- * take `now`; `pollTimeout` says when to poll again.
+ * clock-injected, in the sans-IO manner: `poll` takes `now`; `pollTimeout`
+ * says when to poll again.
+ *
+ * A node's turn is given with its request: the time its own backoff ran out
+ * plus the length of that backoff (its supervisor computes it). A node that
+ * was up a moment ago has a short backoff and so an early turn; a node that
+ * has failed for long has a long one and waits behind it. A waiting node's
+ * turn never moves and every later request has a turn no earlier than its
+ * own time, so every node is served once the nodes with earlier turns are:
+ * none starves. Equal turns (the first attempts) go in request order.
  *
  * @module
  */
@@ -36,6 +44,9 @@ export interface ReconnectGateStats {
 interface Slot {
   readonly name: string;
   waiting: boolean;
+  /** The turn of the waiting request, then its arrival order. */
+  turn: number;
+  seq: number;
   inProgress: boolean;
   /** Times of this node's grants within the window, oldest first. */
   grants: number[];
@@ -52,7 +63,7 @@ export class ReconnectGate {
   /** Times of every grant within the window, oldest first (from #head). */
   #window: number[] = [];
   #head = 0;
-  #cursor = 0;
+  #seq = 0;
   #waiting = 0;
   #inProgress = 0;
   #granted = 0;
@@ -66,19 +77,23 @@ export class ReconnectGate {
   }
 
   /**
-   * A node wants to make an attempt (its own backoff has run out). Idempotent.
+   * A node wants to make an attempt (its own backoff has run out). A repeated
+   * request keeps the first one's turn.
    *
    * @param node the node's name
+   * @param turn its turn (earliest first; see the module doc), ms
    */
-  request(node: string): void {
+  request(node: string, turn: number): void {
     let slot = this.#byName.get(node);
     if (slot === undefined) {
-      slot = { name: node, waiting: false, inProgress: false, grants: [] };
+      slot = { name: node, waiting: false, turn: 0, seq: 0, inProgress: false, grants: [] };
       this.#byName.set(node, slot);
       this.#slots.push(slot);
     }
     if (!slot.waiting) {
       slot.waiting = true;
+      slot.turn = turn;
+      slot.seq = this.#seq++;
       this.#waiting++;
     }
   }
@@ -108,15 +123,11 @@ export class ReconnectGate {
     const slot = this.#byName.get(node);
     if (slot === undefined) return;
     this.#byName.delete(node);
-    const i = this.#slots.indexOf(slot);
-    this.#slots.splice(i, 1);
-    if (this.#cursor > i) this.#cursor--;
-    if (this.#cursor >= this.#slots.length) this.#cursor = 0;
+    this.#slots.splice(this.#slots.indexOf(slot), 1);
   }
 
   /**
-   * Grants as many waiting nodes as the caps allow, starting at the cursor
-   * and moving it past the last node granted.
+   * Grants as many waiting nodes as the caps allow, earliest turn first.
    *
    * @param now monotonic ms
    * @returns the nodes that may make their attempt now, in grant order
@@ -124,25 +135,29 @@ export class ReconnectGate {
   poll(now: number): string[] {
     this.#prune(now);
     const out: string[] = [];
-    const n = this.#slots.length;
-    if (this.#waiting === 0 || n === 0) return out;
-    const start = this.#cursor;
-    for (let k = 0; k < n; k++) {
-      if (this.#budget() <= 0 || this.#inProgress >= this.#maxConcurrent) break;
-      const i = (start + k) % n;
-      const slot = this.#slots[i];
-      if (!slot.waiting || slot.inProgress) continue;
-      pruneTimes(slot.grants, now - this.#interval);
-      if (slot.grants.length >= this.#maxNode) continue;
-      slot.waiting = false;
+    while (
+      this.#waiting > 0 && this.#budget() > 0 && this.#inProgress < this.#maxConcurrent
+    ) {
+      let best: Slot | undefined;
+      for (const slot of this.#slots) {
+        if (!slot.waiting || slot.inProgress) continue;
+        if (
+          best !== undefined &&
+          (slot.turn > best.turn || (slot.turn === best.turn && slot.seq > best.seq))
+        ) continue;
+        pruneTimes(slot.grants, now - this.#interval);
+        if (slot.grants.length >= this.#maxNode) continue;
+        best = slot;
+      }
+      if (best === undefined) break;
+      best.waiting = false;
       this.#waiting--;
-      slot.inProgress = true;
+      best.inProgress = true;
       this.#inProgress++;
-      slot.grants.push(now);
+      best.grants.push(now);
       this.#window.push(now);
       this.#granted++;
-      out.push(slot.name);
-      this.#cursor = (i + 1) % n;
+      out.push(best.name);
     }
     return out;
   }

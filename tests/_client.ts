@@ -8,7 +8,7 @@
 import * as net from "node:net";
 import { AmiSimulator, type SimulatorOptions } from "../testing/mod.ts";
 import type { ClientOptions } from "../client/mod.ts";
-import type { TransportConnector } from "../adapters/transport.ts";
+import type { TransportConnector } from "../client/transport.ts";
 
 /** Starts a simulator, runs `fn`, always stops it. */
 export async function withSim<T>(

@@ -15,7 +15,7 @@ function run(options: {
 }) {
   const gate = new ReconnectGate(options);
   const names = Array.from({ length: options.nodes }, (_, i) => `n${i}`);
-  for (const n of names) gate.request(n);
+  for (const n of names) gate.request(n, 0);
   const grants: Array<{ node: string; at: number }> = [];
   const releases: Array<{ node: string; at: number }> = [];
   let now = 0;
@@ -26,7 +26,7 @@ function run(options: {
     while (releases.length > 0 && releases[0].at <= now) {
       const r = releases.shift()!;
       gate.release(r.node);
-      gate.request(r.node);
+      gate.request(r.node, now);
     }
     for (const node of gate.poll(now)) {
       grants.push({ node, at: now });
@@ -70,7 +70,7 @@ describe("reconnect gate (simulated clock)", () => {
     }
   });
 
-  test("fairness: every node gets its turn within ceil(N / cap) intervals, in rotation", () => {
+  test("fairness: every node gets its turn within ceil(N / cap) intervals, in turn order", () => {
     const o = {
       nodes: 250,
       intervalMs: 1_000,
@@ -91,22 +91,22 @@ describe("reconnect gate (simulated clock)", () => {
         assert.ok(times[i] - times[i - 1] <= bound + o.intervalMs, `${n} starved`);
       }
     }
-    // The first N grants visit every node exactly once (a rotating cursor).
+    // The first N grants visit every node exactly once (equal turns: request order).
     assert.equal(new Set(grants.slice(0, o.nodes).map((g) => g.node)).size, o.nodes);
   });
 
   test("a live node asking once is served within a bounded number of rounds despite 200 dead ones", () => {
     const gate = new ReconnectGate({ intervalMs: 1_000, maxPerInterval: 5, maxConcurrent: 100 });
-    for (let i = 0; i < 200; i++) gate.request(`dead${i}`);
+    for (let i = 0; i < 200; i++) gate.request(`dead${i}`, 0);
     let now = 0;
     let servedAt: number | undefined;
     for (let round = 0; round < 100 && servedAt === undefined; round++) {
-      if (round === 3) gate.request("live");
+      if (round === 3) gate.request("live", now);
       for (const n of gate.poll(now)) {
         if (n === "live") servedAt = round;
         else {
           gate.release(n);
-          gate.request(n);
+          gate.request(n, now);
         }
       }
       now = gate.pollTimeout(now) ?? now + 1_000;
@@ -117,12 +117,41 @@ describe("reconnect gate (simulated clock)", () => {
     );
   });
 
+  test("a node whose short backoff ran out goes before long-failing ones waiting at the gate", () => {
+    // 1,000 dead nodes, each re-asking with the turn its supervisor gives it
+    // (due time + its own backoff, here 30 s); once every dead node has had
+    // its first try (50 s at 20/s), a live one asks after a drop with a
+    // 700 ms backoff: it is granted at the next free slot, not after ~50 s.
+    const gate = new ReconnectGate({ intervalMs: 1_000, maxPerInterval: 20, maxConcurrent: 32 });
+    for (let i = 0; i < 1_000; i++) gate.request(`dead${i}`, 0);
+    let now = 0;
+    let servedAt: number | undefined;
+    let askedAt: number | undefined;
+    while (servedAt === undefined && now < 200_000) {
+      if (askedAt === undefined && now >= 60_000) gate.request("live", (askedAt = now) + 700);
+      for (const n of gate.poll(now)) {
+        if (n === "live") servedAt = now;
+        else {
+          gate.release(n);
+          gate.request(n, now + 30_000 + 30_000);
+        }
+      }
+      now = Math.max(now + 1, gate.pollTimeout(now) ?? now + 1_000);
+    }
+    assert.ok(askedAt !== undefined && servedAt !== undefined, "served");
+    assert.ok(servedAt - askedAt <= 1_000, `asked at ${askedAt}, served at ${servedAt}`);
+    // Equal turns keep request order: the dead nodes' first round is unchanged.
+    const g = new ReconnectGate({ maxPerInterval: 3 });
+    for (const n of ["a", "b", "c", "d"]) g.request(n, 0);
+    assert.deepEqual(g.poll(0), ["a", "b", "c"]);
+  });
+
   test("pollTimeout: undefined when idle or blocked on concurrency, else the next free slot", () => {
     const gate = new ReconnectGate({ intervalMs: 1_000, maxPerInterval: 2, maxConcurrent: 2 });
     assert.equal(gate.pollTimeout(0), undefined);
-    gate.request("a");
-    gate.request("b");
-    gate.request("c");
+    gate.request("a", 0);
+    gate.request("b", 0);
+    gate.request("c", 0);
     assert.equal(gate.pollTimeout(0), 0);
     assert.deepEqual(gate.poll(0), ["a", "b"]);
     assert.equal(gate.pollTimeout(0), undefined); // concurrency full: only release unblocks
@@ -157,7 +186,7 @@ describe("reconnect gate (simulated clock)", () => {
         const active = new Set<string>();
         for (const [op, k] of ops) {
           const n = `n${k}`;
-          if (op === "req") gate.request(n);
+          if (op === "req") gate.request(n, now + k * 13);
           else if (op === "rel") {
             gate.release(n);
             active.delete(n);

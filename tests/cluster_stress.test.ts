@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ClusterNodeOptions, createClusterWith, defaultConnector } from "../mod.ts";
-import type { TransportConnector } from "../adapters/transport.ts";
+import type { TransportConnector } from "../client/transport.ts";
 import { refusedPort, sleep, until, within, withSim } from "./_client.ts";
 
 describe("cluster over loopback", () => {
