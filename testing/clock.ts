@@ -162,6 +162,13 @@ export class ManualClock implements SimClock {
     return this.#timers.length;
   }
 
+  /** When the next timer fires (manual ms), or `undefined` when none is set. */
+  get nextAt(): number | undefined {
+    let at: number | undefined;
+    for (const t of this.#timers) if (at === undefined || t.at < at) at = t.at;
+    return at;
+  }
+
   /**
    * Moves time forward by `ms`, firing every timer that falls due, in order
    * (timers set by a firing timer fire too if they fall within the window).
