@@ -163,8 +163,8 @@ function addTotals(into: Record<TotalKey, number>, from: ConnectionStats | undef
 
 /** Lets a cluster gate connection attempts (see `Cluster`). */
 export interface ConnectPermit {
-  /** The node wants to attempt; `grant` is called when it may (`turn`: earliest first). */
-  request(node: string, turn: number, grant: () => void): void;
+  /** The node wants to attempt (`failures` in a row so far); `grant` is called when it may. */
+  request(node: string, failures: number, grant: () => void): void;
   /** The node no longer wants to (closed before the grant). */
   cancel(node: string): void;
   /** The granted attempt is over. */
@@ -500,7 +500,7 @@ export class Client implements AsyncDisposable {
         this.#replay(o.attempt);
         return;
       case "requestPermit":
-        this.#wiring.permit?.request(this.node, o.turn, () => {
+        this.#wiring.permit?.request(this.node, o.failures, () => {
           this.#sup.permitGranted(this.#clock.now());
           this.#drive();
         });

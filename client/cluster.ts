@@ -123,9 +123,9 @@ export class Cluster implements AsyncDisposable {
     });
     const sink: EventHandler = (event, node) => this.#dispatcher.dispatch(event, node);
     const permit = {
-      request: (node: string, turn: number, grant: () => void) => {
+      request: (node: string, failures: number, grant: () => void) => {
         this.#grants.set(node, grant);
-        this.#gate.request(node, turn);
+        this.#gate.request(node, failures, this.#clock.now());
         this.#pumpGate();
       },
       cancel: (node: string) => {

@@ -6,13 +6,17 @@
  * clock-injected, in the sans-IO manner: `poll` takes `now`; `pollTimeout`
  * says when to poll again.
  *
- * A node's turn is given with its request: the time its own backoff ran out
- * plus the length of that backoff (its supervisor computes it). A node that
- * was up a moment ago has a short backoff and so an early turn; a node that
- * has failed for long has a long one and waits behind it. A waiting node's
- * turn never moves and every later request has a turn no earlier than its
- * own time, so every node is served once the nodes with earlier turns are:
- * none starves. Equal turns (the first attempts) go in request order.
+ * A node asks once its own backoff has run out, and says how many attempts
+ * in a row it has failed. Its turn is that count plus its waiting time
+ * counted in `agingMs` units (`failures + requestedAt / agingMs`); the
+ * earliest turn is served first, equal turns in request order. So a node
+ * that was up a moment ago (one failure) goes before nodes that have failed
+ * for long, even when hundreds of those wait, while a node that has waited
+ * `agingMs` longer than another counts one failure less: every waiting node
+ * is served at last (a node with k failures is passed only by requests made
+ * within (k - 1) x agingMs after its own). First attempts (0 failures) are
+ * served in request order, so N nodes starting together take
+ * N / maxPerInterval intervals whatever the policy.
  *
  * @module
  */
@@ -27,6 +31,8 @@ export interface ReconnectGateOptions {
   readonly maxPerNodePerInterval?: number;
   /** Attempts in progress at once (granted, not yet released). Default 32. */
   readonly maxConcurrent?: number;
+  /** Waiting this long counts as one failure less in the order, ms. Default 60,000. */
+  readonly agingMs?: number;
 }
 
 /** A snapshot of the gate. */
@@ -64,6 +70,7 @@ export class ReconnectGate {
   #window: number[] = [];
   #head = 0;
   #seq = 0;
+  readonly #aging: number;
   #waiting = 0;
   #inProgress = 0;
   #granted = 0;
@@ -74,6 +81,7 @@ export class ReconnectGate {
     this.#maxGlobal = Math.max(1, options.maxPerInterval ?? 20);
     this.#maxNode = Math.max(1, options.maxPerNodePerInterval ?? 1);
     this.#maxConcurrent = Math.max(1, options.maxConcurrent ?? 32);
+    this.#aging = Math.max(1, options.agingMs ?? 60_000);
   }
 
   /**
@@ -81,9 +89,10 @@ export class ReconnectGate {
    * request keeps the first one's turn.
    *
    * @param node the node's name
-   * @param turn its turn (earliest first; see the module doc), ms
+   * @param failures its consecutive failed attempts (0 for a first attempt)
+   * @param now monotonic ms
    */
-  request(node: string, turn: number): void {
+  request(node: string, failures: number, now: number): void {
     let slot = this.#byName.get(node);
     if (slot === undefined) {
       slot = { name: node, waiting: false, turn: 0, seq: 0, inProgress: false, grants: [] };
@@ -92,7 +101,7 @@ export class ReconnectGate {
     }
     if (!slot.waiting) {
       slot.waiting = true;
-      slot.turn = turn;
+      slot.turn = Math.max(0, failures) + now / this.#aging;
       slot.seq = this.#seq++;
       this.#waiting++;
     }

@@ -100,8 +100,8 @@ export interface WaitingEntry extends HeapEntry {
 export type SupervisorOutput<W extends WaitingEntry> =
   /** Open a session for this attempt (TCP/TLS, then the engine logs in). */
   | { readonly type: "connect"; readonly attempt: number }
-  /** Ask the cluster's gate for a permit; `turn` orders the waiting nodes (earliest first). */
-  | { readonly type: "requestPermit"; readonly turn: number }
+  /** Ask the cluster's gate for a permit; `failures` in a row so far orders the queue. */
+  | { readonly type: "requestPermit"; readonly failures: number }
   /** Withdraw the request (closed before the grant). */
   | { readonly type: "cancelPermit" }
   /** The granted attempt is over, whatever its outcome. */
@@ -192,7 +192,6 @@ export class Supervisor<W extends WaitingEntry> {
   #attempt = 0;
   #sessions = 0;
   #holdsPermit = false;
-  #retryDelay = 0;
 
   /** @param options reconnect, backoff, deadlines, gate, waiting cap */
   constructor(options: SupervisorOptions = {}) {
@@ -246,7 +245,7 @@ export class Supervisor<W extends WaitingEntry> {
   start(now: number, options: { once?: boolean } = {}): void {
     if (this.#phase !== "idle") return;
     this.#once = options.once ?? false;
-    this.#due(now, now);
+    this.#due(now);
   }
 
   /**
@@ -342,9 +341,7 @@ export class Supervisor<W extends WaitingEntry> {
     for (let e = this.#deadlines.peek(); e !== undefined && e.deadline <= now;) {
       this.#deadlines.remove(e);
       if (e === this.#retry) {
-        // Its turn at the gate: due time plus its own delay, so a node that
-        // was up a moment ago (short delay) goes before long-failing ones.
-        this.#due(now, this.#retry.deadline + this.#retryDelay);
+        this.#due(now);
       } else if (e === this.#connect) {
         const attempt = this.#attempt;
         this.#emit({ type: "closeSession", attempt, graceful: false });
@@ -455,11 +452,14 @@ export class Supervisor<W extends WaitingEntry> {
     return this.#attempt === attempt && this.#phase === phase;
   }
 
-  /** The wait is over: ask the gate, or connect. `turn` orders the gate's queue. */
-  #due(now: number, turn: number): void {
+  /**
+   * The wait is over: ask the gate, or connect. The gate serves fewer
+   * failures first: a node that was up a moment ago goes before long-failing ones.
+   */
+  #due(now: number): void {
     if (this.#gated) {
       this.#to("permit");
-      this.#emit({ type: "requestPermit", turn });
+      this.#emit({ type: "requestPermit", failures: this.#backoff.attempt });
     } else {
       this.#startAttempt(now);
     }
@@ -496,7 +496,6 @@ export class Supervisor<W extends WaitingEntry> {
     const delay = this.#backoff.failure(kind, now);
     this.#to("backoff");
     this.#retry.deadline = now + delay;
-    this.#retryDelay = delay;
     this.#deadlines.push(this.#retry);
     this.#setState(this.#sessions === 0 ? "connecting" : "reconnecting", {
       ...change,

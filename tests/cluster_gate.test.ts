@@ -15,7 +15,7 @@ function run(options: {
 }) {
   const gate = new ReconnectGate(options);
   const names = Array.from({ length: options.nodes }, (_, i) => `n${i}`);
-  for (const n of names) gate.request(n, 0);
+  for (const n of names) gate.request(n, 0, 0);
   const grants: Array<{ node: string; at: number }> = [];
   const releases: Array<{ node: string; at: number }> = [];
   let now = 0;
@@ -26,7 +26,7 @@ function run(options: {
     while (releases.length > 0 && releases[0].at <= now) {
       const r = releases.shift()!;
       gate.release(r.node);
-      gate.request(r.node, now);
+      gate.request(r.node, 0, now);
     }
     for (const node of gate.poll(now)) {
       grants.push({ node, at: now });
@@ -97,16 +97,16 @@ describe("reconnect gate (simulated clock)", () => {
 
   test("a live node asking once is served within a bounded number of rounds despite 200 dead ones", () => {
     const gate = new ReconnectGate({ intervalMs: 1_000, maxPerInterval: 5, maxConcurrent: 100 });
-    for (let i = 0; i < 200; i++) gate.request(`dead${i}`, 0);
+    for (let i = 0; i < 200; i++) gate.request(`dead${i}`, 0, 0);
     let now = 0;
     let servedAt: number | undefined;
     for (let round = 0; round < 100 && servedAt === undefined; round++) {
-      if (round === 3) gate.request("live", now);
+      if (round === 3) gate.request("live", 0, now);
       for (const n of gate.poll(now)) {
         if (n === "live") servedAt = round;
         else {
           gate.release(n);
-          gate.request(n, now);
+          gate.request(n, 0, now);
         }
       }
       now = gate.pollTimeout(now) ?? now + 1_000;
@@ -118,22 +118,25 @@ describe("reconnect gate (simulated clock)", () => {
   });
 
   test("a node whose short backoff ran out goes before long-failing ones waiting at the gate", () => {
-    // 1,000 dead nodes, each re-asking with the turn its supervisor gives it
-    // (due time + its own backoff, here 30 s); once every dead node has had
-    // its first try (50 s at 20/s), a live one asks after a drop with a
-    // 700 ms backoff: it is granted at the next free slot, not after ~50 s.
+    // 1,000 dead nodes, each re-asking after a failure (3 in a row, as the
+    // throttled dead nodes of a 1,000-node cluster have after two minutes);
+    // once every dead node has had its first try (50 s at 20/s), a live one
+    // asks after a drop (1 failure): granted at the next free slot, not after ~50 s.
     const gate = new ReconnectGate({ intervalMs: 1_000, maxPerInterval: 20, maxConcurrent: 32 });
-    for (let i = 0; i < 1_000; i++) gate.request(`dead${i}`, 0);
+    for (let i = 0; i < 1_000; i++) gate.request(`dead${i}`, 0, 0);
     let now = 0;
     let servedAt: number | undefined;
     let askedAt: number | undefined;
     while (servedAt === undefined && now < 200_000) {
-      if (askedAt === undefined && now >= 60_000) gate.request("live", (askedAt = now) + 700);
+      if (askedAt === undefined && now >= 60_000) {
+        askedAt = now;
+        gate.request("live", 1, now);
+      }
       for (const n of gate.poll(now)) {
         if (n === "live") servedAt = now;
         else {
           gate.release(n);
-          gate.request(n, now + 30_000 + 30_000);
+          gate.request(n, 3, now);
         }
       }
       now = Math.max(now + 1, gate.pollTimeout(now) ?? now + 1_000);
@@ -142,16 +145,41 @@ describe("reconnect gate (simulated clock)", () => {
     assert.ok(servedAt - askedAt <= 1_000, `asked at ${askedAt}, served at ${servedAt}`);
     // Equal turns keep request order: the dead nodes' first round is unchanged.
     const g = new ReconnectGate({ maxPerInterval: 3 });
-    for (const n of ["a", "b", "c", "d"]) g.request(n, 0);
+    for (const n of ["a", "b", "c", "d"]) g.request(n, 0, 0);
     assert.deepEqual(g.poll(0), ["a", "b", "c"]);
+  });
+
+  test("no starvation: a node with many failures is served although new low-failure requests never stop", () => {
+    const gate = new ReconnectGate({
+      intervalMs: 100,
+      maxPerInterval: 2,
+      maxPerNodePerInterval: 1,
+      maxConcurrent: 100,
+      agingMs: 1_000,
+    });
+    let k = 0;
+    for (; k < 50; k++) gate.request(`new${k}`, 0, 0);
+    gate.request("victim", 5, 0);
+    let servedAt: number | undefined;
+    for (let now = 0; now < 120_000 && servedAt === undefined; now += 10) {
+      gate.request(`new${k++}`, 0, now); // 100 requests/s against 20 grants/s, forever
+      for (const n of gate.poll(now)) {
+        if (n === "victim") servedAt = now;
+        gate.release(n);
+      }
+    }
+    // Passed only by requests made within 5 x agingMs after its own, then by
+    // the backlog of those: about 5 s + 500 / 20 per s.
+    assert.ok(servedAt !== undefined && servedAt >= 5_000, `served at ${servedAt}: not by key`);
+    assert.ok(servedAt <= 31_000, `served at ${servedAt}`);
   });
 
   test("pollTimeout: undefined when idle or blocked on concurrency, else the next free slot", () => {
     const gate = new ReconnectGate({ intervalMs: 1_000, maxPerInterval: 2, maxConcurrent: 2 });
     assert.equal(gate.pollTimeout(0), undefined);
-    gate.request("a", 0);
-    gate.request("b", 0);
-    gate.request("c", 0);
+    gate.request("a", 0, 0);
+    gate.request("b", 0, 0);
+    gate.request("c", 0, 0);
     assert.equal(gate.pollTimeout(0), 0);
     assert.deepEqual(gate.poll(0), ["a", "b"]);
     assert.equal(gate.pollTimeout(0), undefined); // concurrency full: only release unblocks
@@ -186,7 +214,7 @@ describe("reconnect gate (simulated clock)", () => {
         const active = new Set<string>();
         for (const [op, k] of ops) {
           const n = `n${k}`;
-          if (op === "req") gate.request(n, now + k * 13);
+          if (op === "req") gate.request(n, k % 4, now);
           else if (op === "rel") {
             gate.release(n);
             active.delete(n);
