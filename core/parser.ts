@@ -10,6 +10,7 @@ import { RemoteProtocolError } from "./errors.ts";
 import type { ParserBound } from "./errors.ts";
 import { AmiMessage, splitText } from "./message.ts";
 import type { Header, MessageTextOptions } from "./message.ts";
+import { registerParserWork } from "./_parser_work.ts";
 
 /** The first line a server sends, e.g. `Asterisk Call Manager/13.0.0`. */
 export interface Banner {
@@ -84,6 +85,16 @@ export class AmiParser {
   #followsDone = false; // saw --END COMMAND--; the next empty line ends the message
   #hasActionId = false; // a line of the current message has the key ActionID
   #error: RemoteProtocolError | undefined;
+  #copied = 0; // cost meter (see _parser_work.ts): bytes copied
+  #scanned = 0; // and bytes searched for LF
+
+  static {
+    registerParserWork((p) => ({
+      copied: (p as AmiParser).#copied,
+      scanned: (p as AmiParser).#scanned,
+      capacity: (p as AmiParser).#buf.length,
+    }));
+  }
 
   /**
    * Creates a parser.
@@ -152,11 +163,13 @@ export class AmiParser {
       const pending = this.#end - this.#start;
       if (pending + len <= buf.length && this.#start > 0) {
         buf.copyWithin(0, this.#start, this.#end);
+        this.#copied += pending;
       } else {
         const grown = new Uint8Array(
           Math.max(pending + len, Math.min(buf.length * 2, pending + len + 65536), 4096),
         );
         grown.set(buf.subarray(this.#start, this.#end));
+        this.#copied += pending;
         this.#buf = buf = grown;
         this.#words = new Uint32Array(grown.buffer, 0, grown.length >>> 2);
       }
@@ -166,6 +179,7 @@ export class AmiParser {
     }
     buf.set(chunk, this.#end);
     this.#end += len;
+    this.#copied += len;
   }
 
   #scan(onItem: (item: ParsedItem) => void): void {
@@ -173,6 +187,7 @@ export class AmiParser {
     const words = this.#words;
     const end = this.#end;
     let lineStart = this.#lineStart;
+    this.#scanned += end - lineStart;
     while (lineStart < end) {
       const lf = findLf(buf, words, lineStart, end);
       if (lf === end) {
