@@ -152,11 +152,8 @@ export class AmiParser {
     this.#hasActionId = false;
     this.#buf = new Uint8Array(0);
     this.#words = new Uint32Array(0);
-    this.#start =
-      this.#end =
-      this.#lineStart =
-      this.#scanFrom =
-        0;
+    this.#start = this.#end = 0;
+    this.#lineStart = this.#scanFrom = 0;
   }
 
   /**
@@ -172,11 +169,8 @@ export class AmiParser {
     if (this.#start === this.#end) {
       // Nothing pending: restart at the front, in a small buffer again
       // if a big message had grown this one.
-      this.#start =
-        this.#end =
-        this.#lineStart =
-        this.#scanFrom =
-          0;
+      this.#start = this.#end = 0;
+      this.#lineStart = this.#scanFrom = 0;
       if (buf.length > RETAIN_CAPACITY) {
         this.#buf = buf = new Uint8Array(0);
         this.#words = new Uint32Array(0);
