@@ -10,6 +10,7 @@ import { RemoteProtocolError } from "./errors.ts";
 import type { ParserBound } from "./errors.ts";
 import { AmiMessage, splitText } from "./message.ts";
 import type { Header, MessageTextOptions } from "./message.ts";
+import { registerParserWork } from "./_parser_work.ts";
 
 /** The first line a server sends, e.g. `Asterisk Call Manager/13.0.0`. */
 export interface Banner {
@@ -51,6 +52,11 @@ const ACTION_ID = "actionid";
 // "Response: Follows" in lower case, to recognise legacy Command output.
 const FOLLOWS = "response: follows";
 
+// The buffer starts at MIN_CAPACITY bytes; above RETAIN_CAPACITY it shrinks
+// back once empty or mostly empty (a big message has gone).
+const MIN_CAPACITY = 4096;
+const RETAIN_CAPACITY = 1024 * 1024;
+
 const decoder = new TextDecoder();
 // What the parser tells a message about its text (shared: no object per message).
 const WITH_ACTION_ID: MessageTextOptions = Object.freeze({ hasActionId: true });
@@ -78,12 +84,23 @@ export class AmiParser {
   #start = 0; // first byte not yet consumed (start of the current message or line)
   #end = 0; // end of valid data
   #lineStart = 0; // start of the line being scanned
+  #scanFrom = 0; // where to look for its LF: [#lineStart, #scanFrom) holds none
   #lines = 0; // non-empty lines in the current message
   #bannerPending: boolean;
   #follows = false; // inside a legacy "Response: Follows" body
   #followsDone = false; // saw --END COMMAND--; the next empty line ends the message
   #hasActionId = false; // a line of the current message has the key ActionID
   #error: RemoteProtocolError | undefined;
+  #copied = 0; // cost meter (see _parser_work.ts): bytes copied
+  #scanned = 0; // and bytes searched for LF
+
+  static {
+    registerParserWork((p) => ({
+      copied: (p as AmiParser).#copied,
+      scanned: (p as AmiParser).#scanned,
+      capacity: (p as AmiParser).#buf.length,
+    }));
+  }
 
   /**
    * Creates a parser.
@@ -135,37 +152,61 @@ export class AmiParser {
     this.#hasActionId = false;
     this.#buf = new Uint8Array(0);
     this.#words = new Uint32Array(0);
-    this.#start = this.#end = this.#lineStart = 0;
+    this.#start = this.#end = 0;
+    this.#lineStart = this.#scanFrom = 0;
   }
 
+  /**
+   * Copies a chunk in. The buffer doubles when it must grow, and moves its
+   * pending bytes to the front only when no more of them are moved than
+   * were consumed since the last move: every byte is copied a bounded
+   * number of times, whatever the chunking.
+   */
   #append(chunk: Uint8Array): void {
     const len = chunk.length;
     if (len === 0) return;
     let buf = this.#buf;
     if (this.#start === this.#end) {
-      // Nothing pending: restart at the front.
-      this.#lineStart -= this.#start;
+      // Nothing pending: restart at the front, in a small buffer again
+      // if a big message had grown this one.
       this.#start = this.#end = 0;
-      this.#lineStart = 0;
+      this.#lineStart = this.#scanFrom = 0;
+      if (buf.length > RETAIN_CAPACITY) {
+        this.#buf = buf = new Uint8Array(0);
+        this.#words = new Uint32Array(0);
+      }
     }
     if (this.#end + len > buf.length) {
-      const pending = this.#end - this.#start;
-      if (pending + len <= buf.length && this.#start > 0) {
-        buf.copyWithin(0, this.#start, this.#end);
-      } else {
-        const grown = new Uint8Array(
-          Math.max(pending + len, Math.min(buf.length * 2, pending + len + 65536), 4096),
-        );
-        grown.set(buf.subarray(this.#start, this.#end));
-        this.#buf = buf = grown;
-        this.#words = new Uint32Array(grown.buffer, 0, grown.length >>> 2);
+      const start = this.#start;
+      const pending = this.#end - start;
+      const need = pending + len;
+      const cap = buf.length;
+      let size = cap;
+      if (need > cap || pending > start) {
+        // Grow: double, but not past the message bound plus this chunk
+        // (the bound caps what is pending); never shrink here.
+        size = Math.max(need, cap, Math.min(cap * 2, this.#maxMessage + len), MIN_CAPACITY);
+      } else if (cap > RETAIN_CAPACITY && need * 4 <= cap) {
+        // A big message has gone: let its buffer go too.
+        size = Math.max(need * 2, MIN_CAPACITY);
       }
-      this.#lineStart -= this.#start;
+      if (size === cap) {
+        buf.copyWithin(0, start, this.#end);
+      } else {
+        const grown = new Uint8Array(size);
+        grown.set(buf.subarray(start, this.#end));
+        this.#buf = buf = grown;
+        this.#words = new Uint32Array(grown.buffer, 0, size >>> 2);
+      }
+      this.#copied += pending;
+      this.#lineStart -= start;
+      this.#scanFrom -= start;
       this.#end = pending;
       this.#start = 0;
     }
     buf.set(chunk, this.#end);
     this.#end += len;
+    this.#copied += len;
   }
 
   #scan(onItem: (item: ParsedItem) => void): void {
@@ -173,10 +214,14 @@ export class AmiParser {
     const words = this.#words;
     const end = this.#end;
     let lineStart = this.#lineStart;
-    while (lineStart < end) {
-      const lf = findLf(buf, words, lineStart, end);
+    // The unfinished line was searched up to #scanFrom by earlier pushes.
+    let from = this.#scanFrom;
+    this.#scanned += end - from;
+    while (from < end) {
+      const lf = findLf(buf, words, from, end);
       if (lf === end) {
         this.#lineStart = lineStart;
+        this.#scanFrom = end;
         this.#checkPartial(end - lineStart, end - this.#start, true);
         return;
       }
@@ -189,7 +234,7 @@ export class AmiParser {
         this.#bannerPending = false;
         this.#start = next;
         onItem(parseBanner(decoder.decode(buf.subarray(lineStart, contentEnd))));
-        lineStart = next;
+        lineStart = from = next;
         continue;
       }
 
@@ -211,7 +256,7 @@ export class AmiParser {
               : new AmiMessage(text, hasActionId ? WITH_ACTION_ID : NO_ACTION_ID),
           );
         }
-        lineStart = next;
+        lineStart = from = next;
         continue;
       }
 
@@ -236,9 +281,9 @@ export class AmiParser {
       if (msgBytes > this.#maxMessage) {
         this.#bound("maxMessageBytes", this.#maxMessage, msgBytes, false);
       }
-      lineStart = next;
+      lineStart = from = next;
     }
-    this.#lineStart = lineStart;
+    this.#lineStart = this.#scanFrom = lineStart;
   }
 
   /** Checks the bounds against a line and message that are not complete yet. */

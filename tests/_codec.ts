@@ -62,3 +62,31 @@ export function randomSizes(seed: number, n: number, max: number): number[] {
 export function bytes(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
+
+/**
+ * A `Command` answer of about `size` bytes, as Asterisk 14+ sends it: a
+ * Response, then `Output:` lines of 20 to 180 bytes, then the empty line.
+ *
+ * @param size the answer's size in bytes, roughly (never less)
+ * @param lineEnd `"\r\n"` or a bare `"\n"`
+ * @returns the bytes and how many Output lines they hold
+ */
+export function commandAnswer(
+  size: number,
+  lineEnd = "\r\n",
+): { bytes: Uint8Array; outputs: number } {
+  const rnd = seeded(size);
+  const parts = [
+    `Response: Success${lineEnd}ActionID: cmd-${size}${lineEnd}Message: Command output follows${lineEnd}`,
+  ];
+  let total = parts[0].length + lineEnd.length;
+  let outputs = 0;
+  while (total < size) {
+    const line = `Output: ${outputs} ${"x".repeat(10 + Math.floor(rnd() * 160))}${lineEnd}`;
+    parts.push(line);
+    total += line.length;
+    outputs++;
+  }
+  parts.push(lineEnd);
+  return { bytes: bytes(parts.join("")), outputs };
+}

@@ -61,6 +61,94 @@ export function chunkingProperty(): fc.IPropertyWithHooks<
   );
 }
 
+/** A line of Command output: mostly short, sometimes kilobytes long. */
+const outputLine: fc.Arbitrary<string> = fc.oneof(
+  { arbitrary: fc.string({ unit: "grapheme", maxLength: 60 }), weight: 8 },
+  { arbitrary: fc.integer({ min: 1000, max: 20000 }).map((n) => "z".repeat(n)), weight: 1 },
+).map((s) => s.replace(/[\r\n\0]/g, " "));
+
+/**
+ * A stream with big messages: `Command` answers of many `Output:` lines
+ * (long ones too) and legacy `Response: Follows` bodies (blank lines and
+ * colons inside), between small events; CRLF or bare LF. With the number of
+ * Output lines of each Command answer, in order.
+ */
+export const bigStream: fc.Arbitrary<{ bytes: Uint8Array; outputs: number[] }> = fc.tuple(
+  fc.array(
+    fc.oneof(
+      serverMessage.map((headers) => ({ text: messageText(headers), outputs: -1 })),
+      fc.array(outputLine, { minLength: 1, maxLength: 400 }).map((lines) => ({
+        text: "Response: Success\r\nActionID: c\r\nMessage: Command output follows\r\n" +
+          lines.map((l) => `Output: ${l}\r\n`).join("") + "\r\n",
+        outputs: lines.length,
+      })),
+      fc.array(outputLine, { minLength: 1, maxLength: 200 }).map((lines) => ({
+        text: "Response: Follows\r\nPrivilege: Command\r\nActionID: f\r\n" +
+          lines.map((l, i) => i % 7 === 3 ? "\r\n" : `${l}\r\n`).join("") +
+          "--END COMMAND--\r\n\r\n",
+        outputs: -1,
+      })),
+    ),
+    { minLength: 1, maxLength: 6 },
+  ),
+  fc.boolean(),
+).map(([messages, bareLf]) => {
+  let text = "Asterisk Call Manager/1.1\r\n" + messages.map((m) => m.text).join("");
+  if (bareLf) text = text.replace(/\r\n/g, "\n");
+  return { bytes: encoder.encode(text), outputs: messages.map((m) => m.outputs) };
+});
+
+/**
+ * Chunk ends for `bytes`: cycled sizes (1 byte, small, or up to 64 KiB), and
+ * optionally a cut between every CR and the LF after it.
+ */
+function cuts(bytes: Uint8Array, sizes: number[], atCr: boolean): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let pos = 0;
+  let i = 0;
+  while (pos < bytes.length) {
+    let end = Math.min(bytes.length, pos + sizes[i++ % sizes.length]);
+    if (atCr) {
+      const cr = bytes.indexOf(13, pos);
+      if (cr >= 0 && cr < end) end = cr + 1;
+    }
+    out.push(bytes.subarray(pos, end));
+    pos = end;
+  }
+  return out;
+}
+
+/**
+ * Any chunking of a stream with big messages (1-byte chunks, chunk ends
+ * between CR and LF, 64 KiB chunks) gives the messages whole-feeding gives.
+ */
+export function bigChunkingProperty(): fc.IPropertyWithHooks<
+  [{ bytes: Uint8Array; outputs: number[] }, number[], boolean]
+> {
+  return fc.property(
+    bigStream,
+    fc.oneof(
+      fc.constant<number[]>([1]),
+      fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 8 }),
+      fc.array(fc.integer({ min: 1, max: 65536 }), { minLength: 1, maxLength: 8 }),
+    ),
+    fc.boolean(),
+    ({ bytes, outputs }, sizes, atCr) => {
+      const whole = parseWhole(bytes);
+      const parser = new AmiParser();
+      const chunked: ParsedItem[] = [];
+      for (const chunk of cuts(bytes, sizes, atCr)) parser.push(chunk, (i) => chunked.push(i));
+      assert.equal(parser.buffered, 0);
+      assert.deepEqual(plain(chunked), plain(whole));
+      const got = whole.filter((i): i is AmiMessage => i.type !== "banner");
+      assert.equal(got.length, outputs.length);
+      got.forEach((m, i) => {
+        if (outputs[i] >= 0) assert.equal(m.getAll("Output").length, outputs[i]);
+      });
+    },
+  );
+}
+
 /** An arbitrary valid action. */
 export const validAction: fc.Arbitrary<Action> = fc.record({
   name: fc.stringMatching(/^[A-Za-z]{1,20}$/),

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import fc from "fast-check";
 import {
+  bigChunkingProperty,
   chunkingProperty,
   garbageProperty,
   lazyLookupProperty,
@@ -12,6 +13,10 @@ const runs = { numRuns: 300 };
 
 test("any chunking of a valid stream gives the same messages", () => {
   fc.assert(chunkingProperty(), runs);
+});
+
+test("any chunking of a stream with big messages gives the messages whole-feeding gives", () => {
+  fc.assert(bigChunkingProperty(), { numRuns: 40 });
 });
 
 test("parse(serialize(action)) round-trips for arbitrary valid actions", () => {
