@@ -24,6 +24,8 @@ import { isAsyncOriginate, maskHasCallEvents } from "./originate.ts";
 import { Deadlines, type HeapEntry } from "./_deadlines.ts";
 import { BoundedQueue } from "./_event_queue.ts";
 import { PendingTable } from "./_pending_table.ts";
+import { Timer, TimerTable } from "./_timers.ts";
+import { isConnectionTransition } from "./connection_states.ts";
 import type {
   ActionHandle,
   ActionResult,
@@ -226,14 +228,13 @@ export class AmiConnection {
   // Internal actions: login/challenge, keepalive Ping, graceful Logoff.
   #authId: string | undefined;
   #authIsChallenge = false;
-  #loginDeadline: number | undefined;
   #pingId: string | undefined;
   #pingSentAt = 0;
-  #pingDeadline: number | undefined;
   #logoffId: string | undefined;
-  #closeDeadline: number | undefined;
   #closeReason: CloseReason = "local";
   #lastRx: number;
+  /** The engine's own deadlines, one per {@link Timer} kind. */
+  readonly #timers = new TimerTable();
 
   // Write buffer: action texts, encoded together when polled.
   #out = "";
@@ -247,7 +248,6 @@ export class AmiConnection {
   readonly #events: BoundedQueue<AmiMessage>;
   #dropsSince = 0;
   #lastSummaryAt = -Infinity;
-  #summaryDue: number | undefined;
 
   // Counters.
   #bytesIn = 0;
@@ -321,7 +321,7 @@ export class AmiConnection {
     this.#onItem = (item) => this.#route(item);
     this.#now = now;
     this.#lastRx = now;
-    this.#loginDeadline = now + this.#loginTimeoutMs;
+    this.#timers.set(Timer.login, now + this.#loginTimeoutMs);
   }
 
   /** The current state. */
@@ -348,7 +348,12 @@ export class AmiConnection {
     if (this.#state === "closed") return;
     this.#now = now;
     this.#bytesIn += bytes.length;
-    if (bytes.length > 0) this.#lastRx = now;
+    if (bytes.length > 0) {
+      this.#lastRx = now;
+      if (this.#timers.get(Timer.idle) !== undefined) {
+        this.#timers.set(Timer.idle, now + this.#idleMs);
+      }
+    }
     try {
       this.#parser.push(bytes, this.#onItem);
     } catch (err) {
@@ -395,7 +400,9 @@ export class AmiConnection {
   handleTimeout(now: number): void {
     if (this.#state === "closed") return;
     this.#now = now;
-    if (this.#loginDeadline !== undefined && now >= this.#loginDeadline) {
+    const timers = this.#timers;
+    // The kinds that close the connection first, in their order of precedence.
+    if (timers.expired(Timer.login, now)) {
       this.#closeNow(
         "loginTimedOut",
         new ConnectError(
@@ -407,14 +414,15 @@ export class AmiConnection {
       );
       return;
     }
-    if (this.#closeDeadline !== undefined && now >= this.#closeDeadline) {
+    if (timers.expired(Timer.close, now)) {
       this.#closeNow(this.#closeReason);
       return;
     }
-    if (this.#pingDeadline !== undefined && now >= this.#pingDeadline) {
+    if (timers.expired(Timer.keepaliveAnswer, now)) {
       this.#closeNow("timedOut");
       return;
     }
+    // Then the actions' deadlines, then the idle keepalive and the drop summary.
     const heap = this.#heap;
     for (let p = heap.peek(); p !== undefined && p.deadline <= now; p = heap.peek()) {
       this.#actionsTimedOut++;
@@ -423,9 +431,8 @@ export class AmiConnection {
         error: new ActionTimeoutError(p.action, p.timeoutMs, p.endOffset <= this.#sentTotal),
       });
     }
-    const idle = this.#idleDeadline();
-    if (idle !== undefined && now >= idle) this.#sendPing(now);
-    this.#maybeSummary();
+    if (timers.expired(Timer.idle, now)) this.#sendPing(now);
+    if (timers.expired(Timer.dropSummary, now)) this.#emitSummary();
   }
 
   // -------------------------------------------------------------- commands
@@ -541,7 +548,7 @@ export class AmiConnection {
     if (options?.graceful && this.#state === "ready") {
       this.#closeReason = reason;
       this.#logoffId = this.#sendInternal("Logoff", undefined);
-      this.#closeDeadline = now + this.#closeTimeoutMs;
+      this.#timers.set(Timer.close, now + this.#closeTimeoutMs);
       this.#setState("closing");
       return;
     }
@@ -606,13 +613,9 @@ export class AmiConnection {
    */
   pollTimeout(): number | undefined {
     if (this.#state === "closed") return undefined;
-    let t = this.#heap.peek()?.deadline;
-    t = earliest(t, this.#loginDeadline);
-    t = earliest(t, this.#closeDeadline);
-    t = earliest(t, this.#pingDeadline);
-    t = earliest(t, this.#idleDeadline());
-    t = earliest(t, this.#summaryDue);
-    return t;
+    const t = this.#timers.next();
+    const a = this.#heap.peek();
+    return a === undefined || (t !== undefined && t <= a.deadline) ? t : a.deadline;
   }
 
   /**
@@ -704,7 +707,7 @@ export class AmiConnection {
       return;
     }
     this.#authId = undefined;
-    this.#loginDeadline = undefined;
+    this.#timers.set(Timer.login, undefined);
     this.#lastRx = this.#now;
     this.#setState("ready");
   }
@@ -720,7 +723,9 @@ export class AmiConnection {
       if (id === this.#authId) this.#onAuthResponse(msg);
       else if (id === this.#pingId) {
         this.#rtt = this.#now - this.#pingSentAt;
-        this.#pingId = this.#pingDeadline = undefined;
+        this.#pingId = undefined;
+        this.#timers.set(Timer.keepaliveAnswer, undefined);
+        this.#armIdle();
       } else if (id === this.#logoffId) {
         this.#logoffId = undefined;
         if (eqi(msg.name, "goodbye")) this.#closeNow("loggedOff");
@@ -747,7 +752,7 @@ export class AmiConnection {
           if (eqi(msg.name, "goodbye") && this.#state === "ready") {
             // The server closes next; fail nothing yet, wait for EOF.
             this.#closeReason = "loggedOff";
-            this.#closeDeadline = this.#now + this.#closeTimeoutMs;
+            this.#timers.set(Timer.close, this.#now + this.#closeTimeoutMs);
             this.#setState("closing");
           }
         }
@@ -879,14 +884,17 @@ export class AmiConnection {
     if (this.#events.push(msg)) {
       this.#eventsDropped++;
       this.#dropsSince++;
-      if (this.#summaryDue === undefined) {
-        this.#summaryDue = Math.max(this.#now, this.#lastSummaryAt + this.#summaryInterval);
+      if (this.#timers.get(Timer.dropSummary) === undefined) {
+        this.#timers.set(
+          Timer.dropSummary,
+          Math.max(this.#now, this.#lastSummaryAt + this.#summaryInterval),
+        );
       }
     }
   }
 
   #maybeSummary(): void {
-    if (this.#summaryDue !== undefined && this.#now >= this.#summaryDue) this.#emitSummary();
+    if (this.#timers.expired(Timer.dropSummary, this.#now)) this.#emitSummary();
   }
 
   #emitSummary(): void {
@@ -898,20 +906,28 @@ export class AmiConnection {
     });
     this.#dropsSince = 0;
     this.#lastSummaryAt = this.#now;
-    this.#summaryDue = undefined;
+    this.#timers.set(Timer.dropSummary, undefined);
   }
 
-  #idleDeadline(): number | undefined {
-    if (this.#state !== "ready" || this.#idleMs <= 0 || this.#pingId !== undefined) {
-      return undefined;
-    }
-    return this.#lastRx + this.#idleMs;
+  /**
+   * Arms the idle keepalive (`keepaliveIdleMs` after the last byte read) while
+   * `ready` with keepalive on and no Ping out, else stops it. Call after any
+   * of those changes; `receive` moves an armed one itself.
+   */
+  #armIdle(): void {
+    this.#timers.set(
+      Timer.idle,
+      this.#state !== "ready" || this.#idleMs <= 0 || this.#pingId !== undefined
+        ? undefined
+        : this.#lastRx + this.#idleMs,
+    );
   }
 
   #sendPing(now: number): void {
     this.#pingId = this.#sendInternal("Ping", undefined);
     this.#pingSentAt = now;
-    this.#pingDeadline = now + this.#pingTimeoutMs;
+    this.#timers.set(Timer.keepaliveAnswer, now + this.#pingTimeoutMs);
+    this.#armIdle();
   }
 
   /** Queues an engine-made action (not subject to the write cap); returns its ActionID. */
@@ -930,14 +946,29 @@ export class AmiConnection {
     this.#messagesOut++;
   }
 
-  #setState(state: ConnectionState): void {
-    this.#state = state;
+  /** Moves to `state` (never `closed`: see {@link AmiConnection.#closeNow}) and reports it. */
+  #setState(state: Exclude<ConnectionState, "closed">): void {
+    this.#transition(state);
+    this.#armIdle();
     this.#notices.push({ type: "state", state });
+  }
+
+  /**
+   * Changes the state after checking the move against
+   * `CONNECTION_TRANSITIONS` (connection_states.ts).
+   *
+   * @throws {Error} an internal error for a move the table does not list (a bug)
+   */
+  #transition(state: ConnectionState): void {
+    if (!isConnectionTransition(this.#state, state)) {
+      throw new Error(`amikit internal error: no transition from ${this.#state} to ${state}`);
+    }
+    this.#state = state;
   }
 
   #closeNow(reason: CloseReason, error?: Error): void {
     if (this.#state === "closed") return;
-    this.#state = "closed";
+    this.#transition("closed");
     // Unsent bytes never reach a later session (invariant 5).
     this.#out = "";
     this.#outBytes = 0;
@@ -958,21 +989,14 @@ export class AmiConnection {
     this.#pending.clear();
     this.#heap.drain();
     this.#authId = this.#pingId = this.#logoffId = undefined;
-    this.#loginDeadline = this.#pingDeadline = this.#closeDeadline = undefined;
     if (this.#dropsSince > 0) this.#emitSummary();
-    this.#summaryDue = undefined;
+    this.#timers.clear();
     this.#notices.push(
       error === undefined
         ? { type: "state", state: "closed", reason }
         : { type: "state", state: "closed", reason, error },
     );
   }
-}
-
-function earliest(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return a < b ? a : b;
 }
 
 /** Whether every character of `text` is ASCII (below U+0080). */
