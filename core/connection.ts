@@ -7,6 +7,7 @@
  */
 
 import {
+  AbortedError,
   ActionError,
   ActionTimeoutError,
   type AmiError,
@@ -100,6 +101,10 @@ class Pending implements HeapEntry {
   readonly timeoutMs: number;
   /** Write-buffer offset at which this action's bytes end. */
   readonly endOffset: number;
+  /** Write-buffer offset, in characters of the text, at which this action's text ends. */
+  readonly endChar: number;
+  /** The length of this action's text, in characters. */
+  readonly chars: number;
   /** Collecting an event list (after `EventList: start`). */
   listing = false;
   response: AmiMessage | undefined = undefined;
@@ -119,6 +124,8 @@ class Pending implements HeapEntry {
     timeoutMs: number,
     deadline: number,
     endOffset: number,
+    endChar: number,
+    chars: number,
     tag: unknown,
   ) {
     this.id = id;
@@ -129,6 +136,8 @@ class Pending implements HeapEntry {
     this.timeoutMs = timeoutMs;
     this.deadline = deadline;
     this.endOffset = endOffset;
+    this.endChar = endChar;
+    this.chars = chars;
   }
 }
 
@@ -236,11 +245,17 @@ export class AmiConnection {
   /** The engine's own deadlines, one per {@link Timer} kind. */
   readonly #timers = new TimerTable();
 
-  // Write buffer: action texts, encoded together when polled.
+  // Write buffer: action texts, encoded together when polled. Offsets count
+  // from the session's start (bytes and characters of text); an aborted
+  // action's text cut from the buffer keeps its place in them (see #unqueue).
   #out = "";
   #outBytes = 0;
   #queuedTotal = 0;
   #sentTotal = 0;
+  #queuedChars = 0;
+  #sentChars = 0;
+  /** Texts cut from `#out` since the last transmit: (start, length) pairs in characters. */
+  #cuts: number[] = [];
 
   // Outputs.
   #notices: ConnectionNotice[] = [];
@@ -260,6 +275,7 @@ export class AmiConnection {
   #actionsCompleted = 0;
   #actionsFailed = 0;
   #actionsTimedOut = 0;
+  #actionsAborted = 0;
   #orphans = 0;
   #rtt: number | undefined;
 
@@ -519,6 +535,8 @@ export class AmiConnection {
       timeoutMs,
       now + timeoutMs,
       this.#queuedTotal,
+      this.#queuedChars,
+      text.length,
       options?.tag,
     );
     if (eqi(name, "events")) p.eventMask = eventMaskOf(action);
@@ -526,6 +544,34 @@ export class AmiConnection {
     if (Number.isFinite(p.deadline)) this.#heap.push(p);
     this.#actionsSent++;
     return { actionId: id };
+  }
+
+  /**
+   * Gives up on a pending application action: it settles now, as a `settled`
+   * notice from {@link AmiConnection.poll} failing with {@link AbortedError}
+   * (`written` says whether its bytes had left through `pollTransmit`).
+   * Written, it stops holding a `maxInFlight` slot and a later answer is an
+   * orphan (as after a timeout); not written yet, its bytes leave the write
+   * buffer and are never sent. The engine's own Login, Ping and Logoff
+   * cannot be aborted.
+   *
+   * @param actionId the ActionID that `send` returned
+   * @param now the current time, ms
+   * @param cause why (e.g. the `AbortSignal`'s reason), passed on as the error's `cause`
+   * @returns true when the action was pending (it settles now), false otherwise
+   *   (unknown, already settled, internal, or the connection is closed)
+   */
+  abort(actionId: string, now: number, cause?: unknown): boolean {
+    if (this.#state === "closed") return false;
+    const p = this.#pending.get(this.#counterOf(actionId));
+    if (p === undefined || p.id !== actionId) return false;
+    this.#now = now;
+    const written = p.endOffset <= this.#sentTotal;
+    if (!written) this.#unqueue(p);
+    this.#actionsFailed++;
+    this.#actionsAborted++;
+    this.#settle(p, { ok: false, error: new AbortedError(p.action, written, { cause }) });
+    return true;
   }
 
   /**
@@ -570,7 +616,10 @@ export class AmiConnection {
     const bytes = encoder.encode(this.#out);
     this.#out = "";
     this.#outBytes = 0;
-    this.#sentTotal += bytes.length;
+    // Everything queued is now written, or was cut out by an abort.
+    this.#sentTotal = this.#queuedTotal;
+    this.#sentChars = this.#queuedChars;
+    if (this.#cuts.length > 0) this.#cuts = [];
     this.#bytesOut += bytes.length;
     return bytes;
   }
@@ -637,6 +686,7 @@ export class AmiConnection {
       actionsCompleted: this.#actionsCompleted,
       actionsFailed: this.#actionsFailed,
       actionsTimedOut: this.#actionsTimedOut,
+      actionsAborted: this.#actionsAborted,
       actionsPending: this.#pending.size,
       orphans: this.#orphans,
       writeBufferBytes: this.#outBytes,
@@ -943,7 +993,29 @@ export class AmiConnection {
     this.#out += text;
     this.#outBytes += size;
     this.#queuedTotal += size;
+    this.#queuedChars += text.length;
     this.#messagesOut++;
+  }
+
+  /**
+   * Cuts an unwritten action's text out of the write buffer. The offsets of
+   * the actions queued after it stay as they are: the next transmit counts
+   * the cut bytes as gone with the rest, so `written` stays right for all.
+   */
+  #unqueue(p: Pending): void {
+    const start = p.endChar - p.chars;
+    // Its place in `#out`: after what was sent, less what was cut before it.
+    let at = start - this.#sentChars;
+    const cuts = this.#cuts;
+    for (let i = 0; i < cuts.length; i += 2) if (cuts[i] < start) at -= cuts[i + 1];
+    const out = this.#out;
+    const text = out.slice(at, at + p.chars);
+    if (!text.startsWith("Action: ") || !text.endsWith("\r\n\r\n")) {
+      throw new Error(`amikit internal error: ${p.id} is not where the write buffer has it`);
+    }
+    this.#out = out.slice(0, at) + out.slice(at + p.chars);
+    this.#outBytes -= utf8Length(text);
+    cuts.push(start, p.chars);
   }
 
   /** Moves to `state` (never `closed`: see {@link AmiConnection.#closeNow}) and reports it. */

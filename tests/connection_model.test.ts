@@ -1,7 +1,7 @@
 /**
  * A fast-check model test: random interleavings of sends, answers, events,
  * foreign and stale ActionIDs, time jumps, disconnects and garbage, checked
- * against the engine's invariants after every step. Every state change is
+ * against the engine's invariants after every step; aborts among them. Every state change is
  * checked against `CONNECTION_TRANSITIONS`, and the last test fails unless
  * the tests before it made every transition that table lists.
  */
@@ -9,6 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  AbortedError,
   CONNECTION_TRANSITIONS,
   type ConnectionNotice,
   type ConnectionOptions,
@@ -22,6 +23,7 @@ type Op =
   | { op: "send"; kind: number; timeout: number | undefined }
   | { op: "transmit" }
   | { op: "answer"; pick: number; how: number }
+  | { op: "abort"; pick: number }
   | { op: "foreign"; stale: boolean; event: boolean }
   | { op: "event"; n: number }
   | { op: "time"; ms: number; fire: boolean }
@@ -39,6 +41,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.constant({ op: "transmit" as const }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant("abort" as const), pick: fc.nat() }) },
   {
     weight: 16,
     arbitrary: fc.record({
@@ -108,6 +111,7 @@ interface ModelAction {
   readonly kind: number;
   readonly deadline: number;
   settled: number;
+  aborted: boolean;
 }
 
 function run(
@@ -149,6 +153,11 @@ function run(
         // No result for an ActionID this engine did not hand out.
         assert.ok(a, `settled a foreign ActionID ${n.actionId}`);
         a.settled++;
+        assert.equal(
+          !n.outcome.ok && n.outcome.error instanceof AbortedError,
+          a.aborted,
+          `${a.id}: settled as aborted exactly when abort() said it was`,
+        );
         if (n.outcome.ok) {
           const r = n.outcome.result;
           assert.equal(r.response.actionId, n.actionId);
@@ -205,7 +214,13 @@ function run(
           ).actionId;
           const timeout = op.timeout ?? (op.kind === 3 ? 4_000 : 2_000);
           assert.ok(!actions.has(id));
-          actions.set(id, { id, kind: op.kind, deadline: h.now + timeout, settled: 0 });
+          actions.set(id, {
+            id,
+            kind: op.kind,
+            deadline: h.now + timeout,
+            settled: 0,
+            aborted: false,
+          });
         } catch (err) {
           assert.equal((err as Error).name, "LocalProtocolError");
         }
@@ -214,6 +229,15 @@ function run(
       case "transmit":
         h.drain();
         break;
+      case "abort": {
+        const all = [...actions.values()];
+        if (all.length === 0) break;
+        const a = all[op.pick % all.length];
+        const pending = a.settled === 0 && h.conn.state !== "closed";
+        assert.equal(h.conn.abort(a.id, h.now), pending);
+        a.aborted = pending;
+        break;
+      }
       case "answer": {
         const open = [...actions.values()].filter((a) => a.settled === 0);
         const all = [...actions.values()];
