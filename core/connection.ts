@@ -173,8 +173,9 @@ function commandOutput(msg: AmiMessage): string[] {
  *
  * Inputs: {@link AmiConnection.receive} (bytes read), {@link AmiConnection.receiveEof},
  * {@link AmiConnection.handleTimeout} (the single timer fired), and the commands
- * {@link AmiConnection.send} and {@link AmiConnection.close}. `now` is monotonic
- * milliseconds and never goes backwards.
+ * {@link AmiConnection.send}, {@link AmiConnection.abort} and
+ * {@link AmiConnection.close}. `now` is monotonic milliseconds and never goes
+ * backwards. The states and their transitions are `CONNECTION_TRANSITIONS`.
  *
  * Drain order after every input (and after construction):
  * 1. {@link AmiConnection.pollTransmit} until `undefined`, writing each chunk;
