@@ -7,6 +7,7 @@
  */
 
 import {
+  AbortedError,
   ActionError,
   ActionTimeoutError,
   type AmiError,
@@ -24,6 +25,8 @@ import { isAsyncOriginate, maskHasCallEvents } from "./originate.ts";
 import { Deadlines, type HeapEntry } from "./_deadlines.ts";
 import { BoundedQueue } from "./_event_queue.ts";
 import { PendingTable } from "./_pending_table.ts";
+import { Timer, TimerTable } from "./_timers.ts";
+import { isConnectionTransition } from "./connection_states.ts";
 import type {
   ActionHandle,
   ActionResult,
@@ -98,6 +101,10 @@ class Pending implements HeapEntry {
   readonly timeoutMs: number;
   /** Write-buffer offset at which this action's bytes end. */
   readonly endOffset: number;
+  /** Write-buffer offset, in characters of the text, at which this action's text ends. */
+  readonly endChar: number;
+  /** The length of this action's text, in characters. */
+  readonly chars: number;
   /** Collecting an event list (after `EventList: start`). */
   listing = false;
   response: AmiMessage | undefined = undefined;
@@ -117,6 +124,8 @@ class Pending implements HeapEntry {
     timeoutMs: number,
     deadline: number,
     endOffset: number,
+    endChar: number,
+    chars: number,
     tag: unknown,
   ) {
     this.id = id;
@@ -127,6 +136,8 @@ class Pending implements HeapEntry {
     this.timeoutMs = timeoutMs;
     this.deadline = deadline;
     this.endOffset = endOffset;
+    this.endChar = endChar;
+    this.chars = chars;
   }
 }
 
@@ -162,8 +173,9 @@ function commandOutput(msg: AmiMessage): string[] {
  *
  * Inputs: {@link AmiConnection.receive} (bytes read), {@link AmiConnection.receiveEof},
  * {@link AmiConnection.handleTimeout} (the single timer fired), and the commands
- * {@link AmiConnection.send} and {@link AmiConnection.close}. `now` is monotonic
- * milliseconds and never goes backwards.
+ * {@link AmiConnection.send}, {@link AmiConnection.abort} and
+ * {@link AmiConnection.close}. `now` is monotonic milliseconds and never goes
+ * backwards. The states and their transitions are `CONNECTION_TRANSITIONS`.
  *
  * Drain order after every input (and after construction):
  * 1. {@link AmiConnection.pollTransmit} until `undefined`, writing each chunk;
@@ -226,20 +238,25 @@ export class AmiConnection {
   // Internal actions: login/challenge, keepalive Ping, graceful Logoff.
   #authId: string | undefined;
   #authIsChallenge = false;
-  #loginDeadline: number | undefined;
   #pingId: string | undefined;
   #pingSentAt = 0;
-  #pingDeadline: number | undefined;
   #logoffId: string | undefined;
-  #closeDeadline: number | undefined;
   #closeReason: CloseReason = "local";
   #lastRx: number;
+  /** The engine's own deadlines, one per {@link Timer} kind. */
+  readonly #timers = new TimerTable();
 
-  // Write buffer: action texts, encoded together when polled.
+  // Write buffer: action texts, encoded together when polled. Offsets count
+  // from the session's start (bytes and characters of text); an aborted
+  // action's text cut from the buffer keeps its place in them (see #unqueue).
   #out = "";
   #outBytes = 0;
   #queuedTotal = 0;
   #sentTotal = 0;
+  #queuedChars = 0;
+  #sentChars = 0;
+  /** Texts cut from `#out` since the last transmit: (start, length) pairs in characters. */
+  #cuts: number[] = [];
 
   // Outputs.
   #notices: ConnectionNotice[] = [];
@@ -247,7 +264,6 @@ export class AmiConnection {
   readonly #events: BoundedQueue<AmiMessage>;
   #dropsSince = 0;
   #lastSummaryAt = -Infinity;
-  #summaryDue: number | undefined;
 
   // Counters.
   #bytesIn = 0;
@@ -260,6 +276,7 @@ export class AmiConnection {
   #actionsCompleted = 0;
   #actionsFailed = 0;
   #actionsTimedOut = 0;
+  #actionsAborted = 0;
   #orphans = 0;
   #rtt: number | undefined;
 
@@ -321,7 +338,7 @@ export class AmiConnection {
     this.#onItem = (item) => this.#route(item);
     this.#now = now;
     this.#lastRx = now;
-    this.#loginDeadline = now + this.#loginTimeoutMs;
+    this.#timers.set(Timer.login, now + this.#loginTimeoutMs);
   }
 
   /** The current state. */
@@ -348,7 +365,12 @@ export class AmiConnection {
     if (this.#state === "closed") return;
     this.#now = now;
     this.#bytesIn += bytes.length;
-    if (bytes.length > 0) this.#lastRx = now;
+    if (bytes.length > 0) {
+      this.#lastRx = now;
+      if (this.#timers.get(Timer.idle) !== undefined) {
+        this.#timers.set(Timer.idle, now + this.#idleMs);
+      }
+    }
     try {
       this.#parser.push(bytes, this.#onItem);
     } catch (err) {
@@ -395,7 +417,9 @@ export class AmiConnection {
   handleTimeout(now: number): void {
     if (this.#state === "closed") return;
     this.#now = now;
-    if (this.#loginDeadline !== undefined && now >= this.#loginDeadline) {
+    const timers = this.#timers;
+    // The kinds that close the connection first, in their order of precedence.
+    if (timers.expired(Timer.login, now)) {
       this.#closeNow(
         "loginTimedOut",
         new ConnectError(
@@ -407,14 +431,15 @@ export class AmiConnection {
       );
       return;
     }
-    if (this.#closeDeadline !== undefined && now >= this.#closeDeadline) {
+    if (timers.expired(Timer.close, now)) {
       this.#closeNow(this.#closeReason);
       return;
     }
-    if (this.#pingDeadline !== undefined && now >= this.#pingDeadline) {
+    if (timers.expired(Timer.keepaliveAnswer, now)) {
       this.#closeNow("timedOut");
       return;
     }
+    // Then the actions' deadlines, then the idle keepalive and the drop summary.
     const heap = this.#heap;
     for (let p = heap.peek(); p !== undefined && p.deadline <= now; p = heap.peek()) {
       this.#actionsTimedOut++;
@@ -423,9 +448,8 @@ export class AmiConnection {
         error: new ActionTimeoutError(p.action, p.timeoutMs, p.endOffset <= this.#sentTotal),
       });
     }
-    const idle = this.#idleDeadline();
-    if (idle !== undefined && now >= idle) this.#sendPing(now);
-    this.#maybeSummary();
+    if (timers.expired(Timer.idle, now)) this.#sendPing(now);
+    if (timers.expired(Timer.dropSummary, now)) this.#emitSummary();
   }
 
   // -------------------------------------------------------------- commands
@@ -512,6 +536,8 @@ export class AmiConnection {
       timeoutMs,
       now + timeoutMs,
       this.#queuedTotal,
+      this.#queuedChars,
+      text.length,
       options?.tag,
     );
     if (eqi(name, "events")) p.eventMask = eventMaskOf(action);
@@ -519,6 +545,34 @@ export class AmiConnection {
     if (Number.isFinite(p.deadline)) this.#heap.push(p);
     this.#actionsSent++;
     return { actionId: id };
+  }
+
+  /**
+   * Gives up on a pending application action: it settles now, as a `settled`
+   * notice from {@link AmiConnection.poll} failing with {@link AbortedError}
+   * (`written` says whether its bytes had left through `pollTransmit`).
+   * Written, it stops holding a `maxInFlight` slot and a later answer is an
+   * orphan (as after a timeout); not written yet, its bytes leave the write
+   * buffer and are never sent. The engine's own Login, Ping and Logoff
+   * cannot be aborted.
+   *
+   * @param actionId the ActionID that `send` returned
+   * @param now the current time, ms
+   * @param cause why (e.g. the `AbortSignal`'s reason), passed on as the error's `cause`
+   * @returns true when the action was pending (it settles now), false otherwise
+   *   (unknown, already settled, internal, or the connection is closed)
+   */
+  abort(actionId: string, now: number, cause?: unknown): boolean {
+    if (this.#state === "closed") return false;
+    const p = this.#pending.get(this.#counterOf(actionId));
+    if (p === undefined || p.id !== actionId) return false;
+    this.#now = now;
+    const written = p.endOffset <= this.#sentTotal;
+    if (!written) this.#unqueue(p);
+    this.#actionsFailed++;
+    this.#actionsAborted++;
+    this.#settle(p, { ok: false, error: new AbortedError(p.action, written, { cause }) });
+    return true;
   }
 
   /**
@@ -541,7 +595,7 @@ export class AmiConnection {
     if (options?.graceful && this.#state === "ready") {
       this.#closeReason = reason;
       this.#logoffId = this.#sendInternal("Logoff", undefined);
-      this.#closeDeadline = now + this.#closeTimeoutMs;
+      this.#timers.set(Timer.close, now + this.#closeTimeoutMs);
       this.#setState("closing");
       return;
     }
@@ -563,7 +617,10 @@ export class AmiConnection {
     const bytes = encoder.encode(this.#out);
     this.#out = "";
     this.#outBytes = 0;
-    this.#sentTotal += bytes.length;
+    // Everything queued is now written, or was cut out by an abort.
+    this.#sentTotal = this.#queuedTotal;
+    this.#sentChars = this.#queuedChars;
+    if (this.#cuts.length > 0) this.#cuts = [];
     this.#bytesOut += bytes.length;
     return bytes;
   }
@@ -606,13 +663,9 @@ export class AmiConnection {
    */
   pollTimeout(): number | undefined {
     if (this.#state === "closed") return undefined;
-    let t = this.#heap.peek()?.deadline;
-    t = earliest(t, this.#loginDeadline);
-    t = earliest(t, this.#closeDeadline);
-    t = earliest(t, this.#pingDeadline);
-    t = earliest(t, this.#idleDeadline());
-    t = earliest(t, this.#summaryDue);
-    return t;
+    const t = this.#timers.next();
+    const a = this.#heap.peek();
+    return a === undefined || (t !== undefined && t <= a.deadline) ? t : a.deadline;
   }
 
   /**
@@ -634,6 +687,7 @@ export class AmiConnection {
       actionsCompleted: this.#actionsCompleted,
       actionsFailed: this.#actionsFailed,
       actionsTimedOut: this.#actionsTimedOut,
+      actionsAborted: this.#actionsAborted,
       actionsPending: this.#pending.size,
       orphans: this.#orphans,
       writeBufferBytes: this.#outBytes,
@@ -704,7 +758,7 @@ export class AmiConnection {
       return;
     }
     this.#authId = undefined;
-    this.#loginDeadline = undefined;
+    this.#timers.set(Timer.login, undefined);
     this.#lastRx = this.#now;
     this.#setState("ready");
   }
@@ -720,7 +774,9 @@ export class AmiConnection {
       if (id === this.#authId) this.#onAuthResponse(msg);
       else if (id === this.#pingId) {
         this.#rtt = this.#now - this.#pingSentAt;
-        this.#pingId = this.#pingDeadline = undefined;
+        this.#pingId = undefined;
+        this.#timers.set(Timer.keepaliveAnswer, undefined);
+        this.#armIdle();
       } else if (id === this.#logoffId) {
         this.#logoffId = undefined;
         if (eqi(msg.name, "goodbye")) this.#closeNow("loggedOff");
@@ -747,7 +803,7 @@ export class AmiConnection {
           if (eqi(msg.name, "goodbye") && this.#state === "ready") {
             // The server closes next; fail nothing yet, wait for EOF.
             this.#closeReason = "loggedOff";
-            this.#closeDeadline = this.#now + this.#closeTimeoutMs;
+            this.#timers.set(Timer.close, this.#now + this.#closeTimeoutMs);
             this.#setState("closing");
           }
         }
@@ -879,14 +935,17 @@ export class AmiConnection {
     if (this.#events.push(msg)) {
       this.#eventsDropped++;
       this.#dropsSince++;
-      if (this.#summaryDue === undefined) {
-        this.#summaryDue = Math.max(this.#now, this.#lastSummaryAt + this.#summaryInterval);
+      if (this.#timers.get(Timer.dropSummary) === undefined) {
+        this.#timers.set(
+          Timer.dropSummary,
+          Math.max(this.#now, this.#lastSummaryAt + this.#summaryInterval),
+        );
       }
     }
   }
 
   #maybeSummary(): void {
-    if (this.#summaryDue !== undefined && this.#now >= this.#summaryDue) this.#emitSummary();
+    if (this.#timers.expired(Timer.dropSummary, this.#now)) this.#emitSummary();
   }
 
   #emitSummary(): void {
@@ -898,20 +957,28 @@ export class AmiConnection {
     });
     this.#dropsSince = 0;
     this.#lastSummaryAt = this.#now;
-    this.#summaryDue = undefined;
+    this.#timers.set(Timer.dropSummary, undefined);
   }
 
-  #idleDeadline(): number | undefined {
-    if (this.#state !== "ready" || this.#idleMs <= 0 || this.#pingId !== undefined) {
-      return undefined;
-    }
-    return this.#lastRx + this.#idleMs;
+  /**
+   * Arms the idle keepalive (`keepaliveIdleMs` after the last byte read) while
+   * `ready` with keepalive on and no Ping out, else stops it. Call after any
+   * of those changes; `receive` moves an armed one itself.
+   */
+  #armIdle(): void {
+    this.#timers.set(
+      Timer.idle,
+      this.#state !== "ready" || this.#idleMs <= 0 || this.#pingId !== undefined
+        ? undefined
+        : this.#lastRx + this.#idleMs,
+    );
   }
 
   #sendPing(now: number): void {
     this.#pingId = this.#sendInternal("Ping", undefined);
     this.#pingSentAt = now;
-    this.#pingDeadline = now + this.#pingTimeoutMs;
+    this.#timers.set(Timer.keepaliveAnswer, now + this.#pingTimeoutMs);
+    this.#armIdle();
   }
 
   /** Queues an engine-made action (not subject to the write cap); returns its ActionID. */
@@ -927,17 +994,54 @@ export class AmiConnection {
     this.#out += text;
     this.#outBytes += size;
     this.#queuedTotal += size;
+    this.#queuedChars += text.length;
     this.#messagesOut++;
   }
 
-  #setState(state: ConnectionState): void {
-    this.#state = state;
+  /**
+   * Cuts an unwritten action's text out of the write buffer. The offsets of
+   * the actions queued after it stay as they are: the next transmit counts
+   * the cut bytes as gone with the rest, so `written` stays right for all.
+   */
+  #unqueue(p: Pending): void {
+    const start = p.endChar - p.chars;
+    // Its place in `#out`: after what was sent, less what was cut before it.
+    let at = start - this.#sentChars;
+    const cuts = this.#cuts;
+    for (let i = 0; i < cuts.length; i += 2) if (cuts[i] < start) at -= cuts[i + 1];
+    const out = this.#out;
+    const text = out.slice(at, at + p.chars);
+    if (!text.startsWith("Action: ") || !text.endsWith("\r\n\r\n")) {
+      throw new Error(`amikit internal error: ${p.id} is not where the write buffer has it`);
+    }
+    this.#out = out.slice(0, at) + out.slice(at + p.chars);
+    this.#outBytes -= utf8Length(text);
+    cuts.push(start, p.chars);
+  }
+
+  /** Moves to `state` (never `closed`: see {@link AmiConnection.#closeNow}) and reports it. */
+  #setState(state: Exclude<ConnectionState, "closed">): void {
+    this.#transition(state);
+    this.#armIdle();
     this.#notices.push({ type: "state", state });
+  }
+
+  /**
+   * Changes the state after checking the move against
+   * `CONNECTION_TRANSITIONS` (connection_states.ts).
+   *
+   * @throws {Error} an internal error for a move the table does not list (a bug)
+   */
+  #transition(state: ConnectionState): void {
+    if (!isConnectionTransition(this.#state, state)) {
+      throw new Error(`amikit internal error: no transition from ${this.#state} to ${state}`);
+    }
+    this.#state = state;
   }
 
   #closeNow(reason: CloseReason, error?: Error): void {
     if (this.#state === "closed") return;
-    this.#state = "closed";
+    this.#transition("closed");
     // Unsent bytes never reach a later session (invariant 5).
     this.#out = "";
     this.#outBytes = 0;
@@ -958,21 +1062,14 @@ export class AmiConnection {
     this.#pending.clear();
     this.#heap.drain();
     this.#authId = this.#pingId = this.#logoffId = undefined;
-    this.#loginDeadline = this.#pingDeadline = this.#closeDeadline = undefined;
     if (this.#dropsSince > 0) this.#emitSummary();
-    this.#summaryDue = undefined;
+    this.#timers.clear();
     this.#notices.push(
       error === undefined
         ? { type: "state", state: "closed", reason }
         : { type: "state", state: "closed", reason, error },
     );
   }
-}
-
-function earliest(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return a < b ? a : b;
 }
 
 /** Whether every character of `text` is ASCII (below U+0080). */

@@ -251,10 +251,12 @@ export interface ConnectionStats {
   readonly actionsSent: number;
   /** Actions that settled with success. */
   readonly actionsCompleted: number;
-  /** Actions that settled with an error other than a timeout. */
+  /** Actions that settled with an error other than a timeout (aborted ones included). */
   readonly actionsFailed: number;
   /** Actions that timed out. */
   readonly actionsTimedOut: number;
+  /** Of {@link ConnectionStats.actionsFailed}, the actions given up by `abort()`. */
+  readonly actionsAborted: number;
   /** Actions pending now. */
   readonly actionsPending: number;
   /** Responses or events whose ActionID is not a pending one of this session. */

@@ -16,3 +16,4 @@ export * from "./connection_types.ts";
 export * from "./md5.ts";
 export * from "./prometheus.ts";
 export * from "./originate.ts";
+export * from "./connection_states.ts";

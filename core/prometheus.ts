@@ -51,9 +51,10 @@ export interface MetricFamily {
  * over the node's sessions for the counters) plus the client's
  * `reconnects`; `state` is any state name (the engine's or the client's,
  * such as `reconnecting`), and an unknown keepalive round trip is omitted.
+ * `actionsAborted` is left out: aborted actions count in `actionsFailed`.
  */
 export type NodeMetrics =
-  & Omit<ConnectionStats, "state" | "keepaliveRttMs">
+  & Omit<ConnectionStats, "state" | "keepaliveRttMs" | "actionsAborted">
   & {
     /** The connection state, e.g. `ready`. */
     readonly state: string;

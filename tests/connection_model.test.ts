@@ -1,18 +1,29 @@
 /**
  * A fast-check model test: random interleavings of sends, answers, events,
  * foreign and stale ActionIDs, time jumps, disconnects and garbage, checked
- * against the engine's invariants after every step.
+ * against the engine's invariants after every step; aborts among them. Every state change is
+ * checked against `CONNECTION_TRANSITIONS`, and the last test fails unless
+ * the tests before it made every transition that table lists.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { ConnectionOptions, Header } from "../core/mod.ts";
+import {
+  AbortedError,
+  CONNECTION_TRANSITIONS,
+  type ConnectionNotice,
+  type ConnectionOptions,
+  type ConnectionState,
+  type Header,
+  isConnectionTransition,
+} from "../core/mod.ts";
 import { Harness, serverMessage, testOptions } from "./_fake_server.ts";
 
 type Op =
   | { op: "send"; kind: number; timeout: number | undefined }
   | { op: "transmit" }
   | { op: "answer"; pick: number; how: number }
+  | { op: "abort"; pick: number }
   | { op: "foreign"; stale: boolean; event: boolean }
   | { op: "event"; n: number }
   | { op: "time"; ms: number; fire: boolean }
@@ -30,6 +41,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.constant({ op: "transmit" as const }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant("abort" as const), pick: fc.nat() }) },
   {
     weight: 16,
     arbitrary: fc.record({
@@ -73,6 +85,25 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
 );
 
+/** Every transition (`from>to`) the tests of this file saw the engine make. */
+const seenTransitions = new Set<string>();
+
+/** Follows the state notices of one engine and checks each move against the table. */
+class StateTracker {
+  state: ConnectionState = "awaitingBanner";
+
+  /** Checks `n` if it is a state notice, and records the transition. */
+  see(n: ConnectionNotice): void {
+    if (n.type !== "state") return;
+    assert.ok(
+      isConnectionTransition(this.state, n.state),
+      `the engine moved from ${this.state} to ${n.state}, which CONNECTION_TRANSITIONS does not list`,
+    );
+    seenTransitions.add(`${this.state}>${n.state}`);
+    this.state = n.state;
+  }
+}
+
 const NAMES = ["Ping", "CoreShowChannels", "Command", "Originate", "Status"];
 
 interface ModelAction {
@@ -80,6 +111,7 @@ interface ModelAction {
   readonly kind: number;
   readonly deadline: number;
   settled: number;
+  aborted: boolean;
 }
 
 function run(
@@ -100,6 +132,8 @@ function run(
   });
   const h = new Harness(opts, 0);
   h.login();
+  // check() reads the notices from the first (the login's state changes included).
+  const tracker = new StateTracker();
   const actions = new Map<string, ModelAction>();
   let stale = 0;
   let settledAfterClose = 0;
@@ -111,6 +145,7 @@ function run(
   const check = (afterTimeout: boolean): void => {
     for (; noticesSeen < h.notices.length; noticesSeen++) {
       const n = h.notices[noticesSeen];
+      tracker.see(n);
       if (n.type === "state" && n.state === "closed") closedSeen = true;
       if (n.type === "settled") {
         if (closedSeen) settledAfterClose++;
@@ -118,6 +153,11 @@ function run(
         // No result for an ActionID this engine did not hand out.
         assert.ok(a, `settled a foreign ActionID ${n.actionId}`);
         a.settled++;
+        assert.equal(
+          !n.outcome.ok && n.outcome.error instanceof AbortedError,
+          a.aborted,
+          `${a.id}: settled as aborted exactly when abort() said it was`,
+        );
         if (n.outcome.ok) {
           const r = n.outcome.result;
           assert.equal(r.response.actionId, n.actionId);
@@ -130,6 +170,7 @@ function run(
       }
     }
     assert.equal(settledAfterClose, 0, "an action settled after close");
+    assert.equal(tracker.state, h.conn.state, "the state notices disagree with the state");
     for (const a of actions.values()) assert.ok(a.settled <= 1, `${a.id} settled twice`);
     const s = h.conn.stats();
     assert.ok(s.eventQueueDepth <= opts.eventQueueCapacity!);
@@ -173,7 +214,13 @@ function run(
           ).actionId;
           const timeout = op.timeout ?? (op.kind === 3 ? 4_000 : 2_000);
           assert.ok(!actions.has(id));
-          actions.set(id, { id, kind: op.kind, deadline: h.now + timeout, settled: 0 });
+          actions.set(id, {
+            id,
+            kind: op.kind,
+            deadline: h.now + timeout,
+            settled: 0,
+            aborted: false,
+          });
         } catch (err) {
           assert.equal((err as Error).name, "LocalProtocolError");
         }
@@ -182,6 +229,15 @@ function run(
       case "transmit":
         h.drain();
         break;
+      case "abort": {
+        const all = [...actions.values()];
+        if (all.length === 0) break;
+        const a = all[op.pick % all.length];
+        const pending = a.settled === 0 && h.conn.state !== "closed";
+        assert.equal(h.conn.abort(a.id, h.now), pending);
+        a.aborted = pending;
+        break;
+      }
       case "answer": {
         const open = [...actions.values()].filter((a) => a.settled === 0);
         const all = [...actions.values()];
@@ -301,4 +357,96 @@ test("model: random interleavings with keepalive, small queues and drops", () =>
     ),
     { numRuns: 400, seed: 7 },
   );
+});
+
+type LifeOp =
+  | { op: "banner" }
+  | { op: "auth"; ok: boolean }
+  | { op: "logoff" }
+  | { op: "goodbye" }
+  | { op: "time"; ms: number }
+  | { op: "eof" }
+  | { op: "close"; graceful: boolean };
+
+const lifeOpArb: fc.Arbitrary<LifeOp> = fc.oneof(
+  { weight: 4, arbitrary: fc.constant({ op: "banner" as const }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant("auth" as const), ok: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.constant({ op: "logoff" as const }) },
+  { weight: 2, arbitrary: fc.constant({ op: "goodbye" as const }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("time" as const),
+      ms: fc.integer({ min: 0, max: 1_500 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ op: "eof" as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant("close" as const), graceful: fc.boolean() }),
+  },
+);
+
+test("model: the connection's life from the banner on only makes transitions of the table", () => {
+  fc.assert(
+    fc.property(fc.array(lifeOpArb, { minLength: 1, maxLength: 30 }), (ops) => {
+      const h = new Harness(
+        testOptions({ loginTimeoutMs: 2_000, closeTimeoutMs: 1_000, keepaliveIdleMs: 800 }),
+        0,
+      );
+      const tracker = new StateTracker();
+      let seen = 0;
+      const answerTo = (name: string): string | undefined =>
+        h.actions.filter((a) => a.name === name).at(-1)?.actionId;
+      for (const op of ops) {
+        switch (op.op) {
+          case "banner":
+            h.feed("Asterisk Call Manager/13.0.0\r\n");
+            break;
+          case "auth":
+            h.say([
+              ["Response", op.ok ? "Success" : "Error"],
+              ["ActionID", answerTo("Login") ?? "none"],
+              ["Message", op.ok ? "Authentication accepted" : "Authentication failed"],
+            ]);
+            break;
+          case "logoff":
+            if (h.conn.state === "ready") h.send("Logoff");
+            break;
+          case "goodbye":
+            h.say([["Response", "Goodbye"], ["ActionID", answerTo("Logoff") ?? "none"]]);
+            break;
+          case "time":
+            h.runUntil(h.now + op.ms);
+            break;
+          case "eof":
+            h.conn.receiveEof(h.now);
+            h.drain();
+            break;
+          case "close":
+            h.conn.close(h.now, { graceful: op.graceful });
+            h.drain();
+            break;
+        }
+        for (; seen < h.notices.length; seen++) tracker.see(h.notices[seen]);
+        assert.equal(tracker.state, h.conn.state);
+      }
+      h.conn.close(h.now);
+      h.drain();
+      for (; seen < h.notices.length; seen++) tracker.see(h.notices[seen]);
+      assert.equal(tracker.state, "closed");
+    }),
+    { numRuns: 300, seed: 11 },
+  );
+});
+
+// Runs last (tests in a file run in order): the table lists nothing the engine never does.
+test("model: every transition of CONNECTION_TRANSITIONS was made by a test above", () => {
+  const listed = Object.entries(CONNECTION_TRANSITIONS).flatMap(([from, tos]) =>
+    tos.map((to) => `${from}>${to}`)
+  );
+  const never = listed.filter((t) => !seenTransitions.has(t));
+  assert.deepEqual(never, [], `listed but never exercised: ${never.join(", ")}`);
+  const unlisted = [...seenTransitions].filter((t) => !listed.includes(t));
+  assert.deepEqual(unlisted, [], `made but not listed: ${unlisted.join(", ")}`);
 });
