@@ -72,7 +72,6 @@ export interface SessionSendOptions {
 class Waiter implements SendOptions {
   readonly timeoutMs: number | undefined;
   readonly strategy: CompletionStrategy | undefined;
-  readonly seq: number;
   readonly action: string;
   resolve: (result: ActionResult) => void = noop;
   reject: (error: unknown) => void = noop;
@@ -80,10 +79,9 @@ class Waiter implements SendOptions {
   done = false;
   cleanup: (() => void) | undefined = undefined;
 
-  constructor(seq: number, action: string, options: SessionSendOptions) {
+  constructor(action: string, options: SessionSendOptions) {
     this.timeoutMs = options.timeoutMs;
     this.strategy = options.strategy;
-    this.seq = seq;
     this.action = action;
   }
 
@@ -250,9 +248,10 @@ export class Session {
     if (signal?.aborted) {
       return Promise.reject(new AbortedError(action.name, false, { cause: signal.reason }));
     }
-    const waiter = new Waiter(this.#sendSeq + 1, action.name, options);
+    const waiter = new Waiter(action.name, options);
+    let actionId: string;
     try {
-      this.#engine.send(action, waiter, this.#clock.now());
+      actionId = this.#engine.send(action, waiter, this.#clock.now()).actionId;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -260,19 +259,27 @@ export class Session {
     const promise = new Promise<ActionResult>(capture);
     waiter.resolve = captured.resolve;
     waiter.reject = captured.reject;
-    if (signal !== undefined) this.#watchAbort(waiter, signal);
+    if (signal !== undefined) this.#watchAbort(waiter, actionId, signal);
     this.#flushSoon();
     return promise;
   }
 
-  /** Rejects the waiter with {@link AbortedError} when `signal` aborts first. */
-  #watchAbort(waiter: Waiter, signal: AbortSignal): void {
+  /**
+   * Aborts the action through the engine when `signal` aborts first: a
+   * written action frees its in-flight slot at once (a late answer is then
+   * an orphan), an unwritten one leaves the write buffer; the waiter
+   * settles with the engine's {@link AbortedError}.
+   */
+  #watchAbort(waiter: Waiter, actionId: string, signal: AbortSignal): void {
     const onAbort = (): void => {
       if (waiter.done) return;
+      if (this.#engine.abort(actionId, this.#clock.now(), signal.reason)) {
+        this.#pump();
+        return;
+      }
+      // Not pending in the engine (its session closed meanwhile): outcome unknown.
       waiter.done = true;
-      waiter.reject(
-        new AbortedError(waiter.action, waiter.seq <= this.#flushedSeq, { cause: signal.reason }),
-      );
+      waiter.reject(new AbortedError(waiter.action, true, { cause: signal.reason }));
     };
     signal.addEventListener("abort", onAbort, { once: true });
     waiter.cleanup = () => signal.removeEventListener("abort", onAbort);

@@ -250,3 +250,30 @@ describe("client regressions over loopback", () => {
     });
   });
 });
+
+describe("aborting an action over loopback", () => {
+  test("an aborted written action frees its in-flight slot at once; its late answer is an orphan", async () => {
+    await withSim(async (sim) => {
+      const client = await connect(simOptions(sim, { maxInFlight: 1 }));
+      try {
+        sim.delayResponses(300);
+        const ac = new AbortController();
+        const slow = client.action("Ping", undefined, { signal: ac.signal });
+        await sleep(50); // written
+        ac.abort();
+        await assert.rejects(slow, (e: Error & { written?: boolean }) => {
+          assert.equal(e.name, "AbortedError");
+          assert.equal(e.written, true);
+          return true;
+        });
+        const next = client.action("Ping"); // the slot is free: no maxInFlight error
+        sim.delayResponses(0);
+        assert.equal((await next).kind, "response");
+        await until(() => (client.stats().session?.orphans ?? 0) >= 1, 2_000, "late answer");
+        assert.equal(client.stats().session?.actionsAborted, 1);
+      } finally {
+        client.destroy();
+      }
+    });
+  });
+});
