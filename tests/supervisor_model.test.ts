@@ -229,7 +229,9 @@ describe("reconnect supervisor (pure model)", () => {
           for (const p of run(ops, { gated, once, reconnect, closeFirst }).phases) seen.add(p);
         },
       ),
-      { numRuns: 300 },
+      // A fixed seed: the coverage check below must not depend on the draw
+      // (a random seed once missed ready->closing).
+      { numRuns: 600, seed: 20261202 },
     );
     // Every transition the table lists is exercised, and no other happened.
     const listed = new Set<string>();
