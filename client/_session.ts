@@ -75,7 +75,7 @@ class Waiter implements SendOptions {
   readonly action: string;
   resolve: (result: ActionResult) => void = noop;
   reject: (error: unknown) => void = noop;
-  /** Settled or abandoned: a later settlement only counts as `abandoned`. */
+  /** Settled, or given up on: a later settlement is ignored. */
   done = false;
   cleanup: (() => void) | undefined = undefined;
 
@@ -129,8 +129,6 @@ export interface SessionOpenOptions {
 
 /** One connected session (see the module doc). */
 export class Session {
-  /** Settlements that arrived for actions the caller had abandoned (aborted). */
-  abandoned = 0;
   readonly #engine: AmiConnection;
   readonly #hooks: SessionHooks;
   readonly #clock: Clock;
@@ -353,10 +351,7 @@ export class Session {
           if (n.type === "settled") {
             const w = n.tag as Waiter;
             w.cleanup?.();
-            if (w.done) {
-              this.abandoned++;
-              continue;
-            }
+            if (w.done) continue; // given up on already (its session was gone)
             w.done = true;
             if (n.outcome.ok) w.resolve(n.outcome.result);
             else w.reject(n.outcome.error as AmiError);

@@ -114,7 +114,10 @@ export interface ClientStats {
   readonly waitingActions: number;
   /** Actions failed at once because the client was disconnected. */
   readonly rejectedDisconnected: number;
-  /** Settlements of actions whose caller had aborted. */
+  /**
+   * Actions the caller aborted, sent or waiting for a connection (a later
+   * answer to a sent one counts in `orphans`).
+   */
   readonly abandoned: number;
   /** Wake-ups of the client's one timer (an idle client with keepalive off has none). */
   readonly timerWakeups: number;
@@ -136,6 +139,7 @@ export type SessionTotals = Readonly<
     | "actionsCompleted"
     | "actionsFailed"
     | "actionsTimedOut"
+    | "actionsAborted"
     | "orphans"
   >
 >;
@@ -153,6 +157,7 @@ const TOTAL_KEYS: readonly TotalKey[] = [
   "actionsCompleted",
   "actionsFailed",
   "actionsTimedOut",
+  "actionsAborted",
   "orphans",
 ];
 
@@ -261,7 +266,7 @@ export class Client implements AsyncDisposable {
   #eventsDispatched = 0;
   #listenerErrors = 0;
   #rejectedDisconnected = 0;
-  #abandoned = 0;
+  #abortedWaiting = 0;
   #lastErrorLog = -Infinity;
   #suppressedErrors = 0;
   readonly #onEvent = (event: AmiMessage): void => {
@@ -310,6 +315,9 @@ export class Client implements AsyncDisposable {
    * @throws {AuthError} the server refused the credentials
    */
   start(): Promise<void> {
+    if (this.#sup.phase !== "idle") {
+      return Promise.reject(new LocalProtocolError(`start(): the client is ${this.state} already`));
+    }
     const started = new Promise<void>((resolve, reject) => {
       this.#started = { resolve, reject };
     });
@@ -435,7 +443,7 @@ export class Client implements AsyncDisposable {
       streamDrops: this.#streams.dropped,
       waitingActions: sup.waiting,
       rejectedDisconnected: this.#rejectedDisconnected,
-      abandoned: this.#abandoned + (this.#session?.abandoned ?? 0),
+      abandoned: this.#abortedWaiting + totals.actionsAborted,
       timerWakeups: this.#timer.wakeups,
       session,
     };
@@ -674,6 +682,7 @@ export class Client implements AsyncDisposable {
     if (signal !== undefined) {
       const onAbort = (): void => {
         if (!this.#sup.cancelWait(entry)) return;
+        this.#abortedWaiting++;
         entry.reject(new AbortedError(action.name, false, { cause: signal.reason }));
         this.#arm();
       };
@@ -721,7 +730,6 @@ export class Client implements AsyncDisposable {
     if (session === undefined) return;
     this.#session = undefined;
     addTotals(this.#pastTotals, session.stats());
-    this.#abandoned += session.abandoned;
   }
 
   #stateChanged(change: StateChange): void {

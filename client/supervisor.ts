@@ -27,6 +27,7 @@
  */
 
 import { Deadlines, type HeapEntry } from "../core/_deadlines.ts";
+import { OutputQueue } from "../core/_output_queue.ts";
 import type { CloseReason } from "../core/connection_types.ts";
 import { ConnectError } from "../core/errors.ts";
 import { Backoff, type BackoffOptions, type FailureKind } from "./backoff.ts";
@@ -184,8 +185,7 @@ export class Supervisor<W extends WaitingEntry> {
   readonly #retry = new Deadline();
   readonly #connect = new Deadline();
   readonly #waiting = new Set<W>();
-  #out: SupervisorOutput<W>[] = [];
-  #outHead = 0;
+  readonly #out = new OutputQueue<SupervisorOutput<W>>();
   #phase: Phase = "idle";
   #state: ClientState = "connecting";
   #once = false;
@@ -427,14 +427,7 @@ export class Supervisor<W extends WaitingEntry> {
    * @returns the output, or `undefined`
    */
   poll(): SupervisorOutput<W> | undefined {
-    const q = this.#out;
-    if (this.#outHead >= q.length) return undefined;
-    const o = q[this.#outHead++];
-    if (this.#outHead === q.length) {
-      this.#out = [];
-      this.#outHead = 0;
-    }
-    return o;
+    return this.#out.poll();
   }
 
   /**

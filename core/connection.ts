@@ -22,6 +22,7 @@ import { AmiParser, type Banner, type ParsedItem } from "./parser.ts";
 import { type Action, actionText, actionTextWithId, fieldEntries } from "./serializer.ts";
 import { md5Hex } from "./md5.ts";
 import { isAsyncOriginate, maskHasCallEvents } from "./originate.ts";
+import { OutputQueue } from "./_output_queue.ts";
 import { Deadlines, type HeapEntry } from "./_deadlines.ts";
 import { BoundedQueue } from "./_event_queue.ts";
 import { PendingTable } from "./_pending_table.ts";
@@ -259,8 +260,7 @@ export class AmiConnection {
   #cuts: number[] = [];
 
   // Outputs.
-  #notices: ConnectionNotice[] = [];
-  #noticeHead = 0;
+  readonly #notices = new OutputQueue<ConnectionNotice>();
   readonly #events: BoundedQueue<AmiMessage>;
   #dropsSince = 0;
   #lastSummaryAt = -Infinity;
@@ -632,14 +632,7 @@ export class AmiConnection {
    * @returns the notice, or `undefined`
    */
   poll(): ConnectionNotice | undefined {
-    const q = this.#notices;
-    if (this.#noticeHead >= q.length) return undefined;
-    const n = q[this.#noticeHead++];
-    if (this.#noticeHead === q.length) {
-      this.#notices = [];
-      this.#noticeHead = 0;
-    }
-    return n;
+    return this.#notices.poll();
   }
 
   /**

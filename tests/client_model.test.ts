@@ -55,6 +55,14 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ t: fc.constant("abort" as const) }),
 );
 
+/** `n` times: 5 s pass, then node a's server sends an event. */
+function eventsEvery5s(n: number): Op[] {
+  return Array.from({ length: n }, (): Op[] => [
+    { t: "advance", ms: 5_000 },
+    { t: "event", node: 0 },
+  ]).flat();
+}
+
 async function finish(cluster: Cluster, clock: ManualClock, graceful: boolean): Promise<void> {
   if (!graceful) {
     cluster.destroy();
@@ -176,10 +184,7 @@ describe("client and cluster on simulated time (model)", () => {
       [["closeInLogin", "closeInLogin", "closeInLogin"], [], []],
       [
         { t: "filter", node: 0 },
-        ...Array.from({ length: 8 }, () => [
-          { t: "advance", ms: 5_000 } as Op,
-          { t: "event", node: 0 } as Op,
-        ]).flat(),
+        ...eventsEvery5s(8),
       ],
       false,
     );
@@ -194,10 +199,7 @@ describe("client and cluster on simulated time (model)", () => {
         { t: "filter", node: 0 },
         { t: "event", node: 0 },
         { t: "serverClose", node: 0 },
-        ...Array.from({ length: 8 }, () => [
-          { t: "advance", ms: 5_000 } as Op,
-          { t: "event", node: 0 } as Op,
-        ]).flat(),
+        ...eventsEvery5s(8),
       ],
       true,
     );

@@ -195,6 +195,11 @@ describe("client regressions over loopback", () => {
       };
       const client = await connectWith(slow, simOptions(sim, { loginTimeoutMs: 250 }));
       assert.equal(client.state, "ready");
+      await assert.rejects(
+        client.start(),
+        /already/,
+        "a second start() is refused, not left hanging",
+      );
       client.destroy();
     });
   });
@@ -271,6 +276,7 @@ describe("aborting an action over loopback", () => {
         assert.equal((await next).kind, "response");
         await until(() => (client.stats().session?.orphans ?? 0) >= 1, 2_000, "late answer");
         assert.equal(client.stats().session?.actionsAborted, 1);
+        assert.equal(client.stats().abandoned, 1);
       } finally {
         client.destroy();
       }
