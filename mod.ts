@@ -3,13 +3,21 @@
  *
  * `connect` logs in to one server and returns a {@link Client};
  * `createCluster` manages many. Both pick the socket adapter of the running
- * runtime. The sans-IO core (engine, codec, errors) is re-exported too.
+ * runtime; `connectWith` and `createClusterWith` take your own transport.
+ * Every name exported here is part of the stable API. The sans-IO engine is
+ * in `amikit/core`, the simulator in `amikit/testing`, the Prometheus text
+ * in `amikit/metrics`.
  *
  * @example
  * ```ts
  * import { connect } from "amikit";
- * await using client = await connect({ host: "127.0.0.1", username: "admin", secret: "amp111" });
- * const res = await client.action("Ping");
+ * const client = await connect({ host: "127.0.0.1", username: "admin", secret: "amp111" });
+ * try {
+ *   const res = await client.action("Ping");
+ *   console.log(res.kind, res.response.get("Ping"));
+ * } finally {
+ *   await client.close();
+ * }
  * ```
  *
  * @module
@@ -25,21 +33,65 @@ import {
   createClusterWith,
 } from "./client/mod.ts";
 
-export * from "./core/mod.ts";
-export * from "./client/mod.ts";
 export {
-  connectBun,
-  connectDeno,
-  connectNode,
-  defaultConnector,
-  detectRuntime,
-  type Runtime,
+  type ActionOptions,
+  Client,
+  type ClientOptions,
+  type ClientState,
+  type ClientStats,
+  type Clock,
+  Cluster,
+  type ClusterEvent,
+  type ClusterNodeOptions,
+  type ClusterOptions,
+  connectWith,
+  createClusterWith,
+  type EventFilter,
+  type EventHandler,
+  type EventStream,
+  type EventStreamOptions,
+  type NodeHealth,
+  type ReconnectGateOptions,
+  type ReconnectGateStats,
+  type ReconnectOptions,
+  type SessionTotals,
+  type StateChange,
   type TlsOptions,
   type Transport,
   type TransportConnector,
   type TransportHandlers,
   type TransportOptions,
-} from "./adapters/mod.ts";
+} from "./client/mod.ts";
+export {
+  AbortedError,
+  ActionError,
+  type ActionFields,
+  type ActionResult,
+  ActionTimeoutError,
+  AmiError,
+  type AmiErrorCode,
+  AmiMessage,
+  AuthError,
+  type CloseReason,
+  type CommandResult,
+  type CompletionStrategy,
+  ConnectError,
+  type ConnectFailure,
+  ConnectionLostError,
+  type ConnectionStats,
+  type DropPolicy,
+  type EventListResult,
+  type FieldValue,
+  type Header,
+  LocalProtocolError,
+  type LogoffResult,
+  type MessageType,
+  type OriginateResult,
+  type ParserBound,
+  type ParserOptions,
+  RemoteProtocolError,
+  type ResponseResult,
+} from "./core/mod.ts";
 
 /**
  * Connects to one Asterisk server and logs in, with the running runtime's

@@ -1,21 +1,17 @@
 /**
- * The runtime adapters: one {@link TransportConnector} per runtime, and
- * {@link defaultConnector} that picks the one for the running runtime. The
- * Deno and Bun adapters reach their runtime through `globalThis` only when
- * called, so importing this module is safe everywhere.
+ * The runtime adapters, each implementing the client's `Transport`
+ * (`client/transport.ts`), and {@link defaultConnector}: the one place that
+ * picks the adapter of the running runtime. The Deno and Bun adapters reach
+ * their runtime through `globalThis` only when called; the Node adapter
+ * (`node:net`, `node:tls`) is imported on first use, on Node only, so Deno
+ * and Bun never load it.
  *
  * @module
  */
 
+import type { TransportConnector } from "../client/transport.ts";
 import { connectBun } from "./bun.ts";
 import { connectDeno } from "./deno.ts";
-import { connectNode } from "./node.ts";
-import type { TransportConnector } from "../client/transport.ts";
-
-export type * from "../client/transport.ts";
-export { connectBun } from "./bun.ts";
-export { connectDeno } from "./deno.ts";
-export { connectNode } from "./node.ts";
 
 /** The runtimes amikit knows. */
 export type Runtime = "deno" | "bun" | "node";
@@ -28,6 +24,12 @@ export function detectRuntime(): Runtime {
   return "node";
 }
 
+/** The Node adapter, imported when first used. */
+const connectNodeOnDemand: TransportConnector = async (options, handlers) => {
+  const { connectNode } = await import("./node.ts");
+  return connectNode(options, handlers);
+};
+
 /** The transport connector for the running runtime. */
 export function defaultConnector(): TransportConnector {
   switch (detectRuntime()) {
@@ -36,6 +38,6 @@ export function defaultConnector(): TransportConnector {
     case "bun":
       return connectBun;
     default:
-      return connectNode;
+      return connectNodeOnDemand;
   }
 }

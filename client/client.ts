@@ -76,7 +76,12 @@ export interface ClientOptions extends Omit<ConnectionOptions, "ids"> {
 
 /** Per-action options. */
 export interface ActionOptions {
-  /** Deadline, ms. Default the engine's (`actionTimeoutMs`, `originateTimeoutMs`). */
+  /**
+   * Deadline, ms (`Infinity`: none). Default the engine's (`actionTimeoutMs`,
+   * `originateTimeoutMs`).
+   */
+  readonly timeoutMs?: number;
+  /** @deprecated Use `timeoutMs` (the same; `timeoutMs` wins when both are set). */
   readonly timeout?: number;
   /** Stops waiting; rejects with {@link AbortedError}. */
   readonly signal?: AbortSignal;
@@ -164,6 +169,34 @@ const TOTAL_KEYS: readonly TotalKey[] = [
 function addTotals(into: Record<TotalKey, number>, from: ConnectionStats | undefined): void {
   if (from === undefined) return;
   for (const k of TOTAL_KEYS) into[k] += from[k];
+}
+
+/** The wiring of the next client constructed by {@link nodeClient}. */
+let nextWiring: ClientWiring | undefined;
+/** Reaches a client's private background start (set by the class). */
+let startInBackground: (client: Client) => void;
+
+/**
+ * Makes a cluster node: a client wired to the cluster's gate and merged
+ * event stream, and a function that starts it in the background (retrying
+ * until its first session). Internal to the client layer.
+ *
+ * @param options the node's options
+ * @param wiring the transport, the gate's permit and the event sink
+ * @returns the client and its start
+ */
+export function nodeClient(
+  options: ClientOptions,
+  wiring: ClientWiring,
+): { client: Client; start(): void } {
+  nextWiring = wiring;
+  let client: Client;
+  try {
+    client = new Client(options, wiring.connector);
+  } finally {
+    nextWiring = undefined;
+  }
+  return { client, start: () => startInBackground(client) };
 }
 
 /** Lets a cluster gate connection attempts (see `Cluster`). */
@@ -280,13 +313,19 @@ export class Client implements AsyncDisposable {
     this.#timer.arm(a === undefined ? b : b === undefined || a < b ? a : b);
   };
 
+  static {
+    startInBackground = (client) => client.#startInBackground();
+  }
+
   /**
-   * Prefer `connect` (logs in before returning); this constructor does not connect.
+   * Prefer `connect` (logs in before returning); this constructor does not
+   * connect: call {@link Client.start}.
    *
    * @param options server, credentials, engine and reconnect options
-   * @param wiring the transport connector (and cluster hooks)
+   * @param connector the transport (a runtime adapter, or your own)
    */
-  constructor(options: ClientOptions, wiring: ClientWiring) {
+  constructor(options: ClientOptions, connector: TransportConnector) {
+    const wiring = nextWiring ?? { connector };
     this.#options = options;
     this.#wiring = wiring;
     this.node = options.node ?? "ami";
@@ -327,7 +366,7 @@ export class Client implements AsyncDisposable {
   }
 
   /** Connects in the background and keeps retrying with backoff (cluster nodes). */
-  startInBackground(): void {
+  #startInBackground(): void {
     this.#sup.start(this.#clock.now());
     this.#drive();
   }
@@ -358,7 +397,7 @@ export class Client implements AsyncDisposable {
     let promise: Promise<ActionResult>;
     if (state === "ready" && session !== undefined) {
       promise = session.send(action, {
-        timeoutMs: options.timeout,
+        timeoutMs: options.timeoutMs ?? options.timeout,
         strategy: options.strategy,
         signal: options.signal,
       });
@@ -655,10 +694,11 @@ export class Client implements AsyncDisposable {
     if (signal?.aborted) {
       return Promise.reject(new AbortedError(action.name, false, { cause: signal.reason }));
     }
-    const timeoutMs = options.timeout ?? this.#options.actionTimeoutMs ?? 30_000;
+    const timeoutMs = options.timeoutMs ?? options.timeout ?? this.#options.actionTimeoutMs ??
+      30_000;
     if (!(typeof timeoutMs === "number" && timeoutMs > 0)) {
       return Promise.reject(
-        new LocalProtocolError("timeout must be a positive number (Infinity: no deadline)"),
+        new LocalProtocolError("timeoutMs must be a positive number (Infinity: no deadline)"),
       );
     }
     let entry!: WaitingAction;
@@ -822,7 +862,7 @@ export async function connectWith(
   connector: TransportConnector,
   options: ClientOptions,
 ): Promise<Client> {
-  const client = new Client(options, { connector });
+  const client = new Client(options, connector);
   await client.start();
   return client;
 }

@@ -15,10 +15,11 @@ import type { ActionFields } from "../core/serializer.ts";
 import type { TransportConnector } from "./transport.ts";
 import {
   type ActionOptions,
-  Client,
+  type Client,
   type ClientOptions,
   type ClientState,
   type ClientStats,
+  nodeClient,
   type StateChange,
 } from "./client.ts";
 import {
@@ -138,12 +139,14 @@ export class Cluster implements AsyncDisposable {
         this.#pumpGate();
       },
     };
+    const starts: Array<() => void> = [];
     for (const [name, nodeOptions] of Object.entries(options.nodes)) {
       const merged = { clock, ...options.defaults, ...nodeOptions, node: name } as ClientOptions;
       if (merged.host === undefined || merged.username === undefined) {
         throw new LocalProtocolError(`node ${name}: host and username are required`);
       }
-      const client = new Client(merged, { connector, permit, sink });
+      const { client, start } = nodeClient(merged, { connector, permit, sink });
+      starts.push(start);
       const entry: NodeEntry = { client, since: clock.now() };
       client.onStateChange((change) => {
         entry.since = clock.now();
@@ -160,7 +163,7 @@ export class Cluster implements AsyncDisposable {
       });
       this.#nodes.set(name, entry);
     }
-    for (const entry of this.#nodes.values()) entry.client.startInBackground();
+    for (const start of starts) start();
   }
 
   /** The node names, in the order given. */

@@ -1,9 +1,8 @@
 /**
- * The runtime-neutral client over the sans-IO engine: {@link Client} (one
- * server), {@link Cluster} (many), the reconnect backoff and gate, and the
- * event listener/iterator types. Pass a transport connector from
- * `adapters/`, or use `connect`/`createCluster` from the package entry,
- * which pick the adapter of the running runtime.
+ * The runtime-neutral client layer: {@link Client} (one server), {@link Cluster}
+ * (many), the transport contract the adapters implement, and the types of
+ * their options, states, events and counters. The package entry (`mod.ts`)
+ * re-exports what is public.
  *
  * @module
  */
@@ -14,8 +13,6 @@ export {
   type ClientOptions,
   type ClientState,
   type ClientStats,
-  type ClientWiring,
-  type ConnectPermit,
   connectWith,
   type ReconnectOptions,
   type SessionTotals,
@@ -29,17 +26,13 @@ export {
   createClusterWith,
   type NodeHealth,
 } from "./cluster.ts";
-export { type Clock, REAL_CLOCK } from "./clock.ts";
-export {
-  Backoff,
-  backoffDelay,
-  type BackoffOptions,
-  DEFAULT_BACKOFF,
-  type FailureKind,
-} from "./backoff.ts";
-export {
-  ReconnectGate,
-  type ReconnectGateOptions,
-  type ReconnectGateStats,
-} from "./reconnect_gate.ts";
+export type { Clock } from "./clock.ts";
+export type { ReconnectGateOptions, ReconnectGateStats } from "./reconnect_gate.ts";
 export type { EventFilter, EventHandler, EventStream, EventStreamOptions } from "./_events.ts";
+export type {
+  TlsOptions,
+  Transport,
+  TransportConnector,
+  TransportHandlers,
+  TransportOptions,
+} from "./transport.ts";

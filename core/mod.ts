@@ -1,19 +1,57 @@
 /**
- * The sans-IO core of amikit: the AMI codec (parser, serializer, message),
- * the connection engine ({@link AmiConnection}), the error tree, MD5 for
- * challenge logins and the Prometheus text format. No sockets, timers,
- * clocks or runtime APIs: bytes and time go in, bytes and results come out.
+ * The sans-IO core of amikit, for a custom driver or transport: the AMI codec
+ * ({@link AmiParser}, {@link serializeAction}, {@link AmiMessage}), the
+ * connection engine ({@link AmiConnection}) with its states as data, and the
+ * error tree. No sockets, timers, clocks or runtime APIs: bytes and time go
+ * in, bytes and results come out. Every name exported here is part of the
+ * stable API.
  *
  * @module
  */
 
-export * from "./errors.ts";
-export * from "./message.ts";
-export * from "./parser.ts";
-export * from "./serializer.ts";
-export * from "./connection.ts";
-export * from "./connection_types.ts";
-export * from "./md5.ts";
-export * from "./prometheus.ts";
-export * from "./originate.ts";
-export * from "./connection_states.ts";
+export {
+  AbortedError,
+  ActionError,
+  ActionTimeoutError,
+  AmiError,
+  type AmiErrorCode,
+  AuthError,
+  ConnectError,
+  type ConnectFailure,
+  ConnectionLostError,
+  LocalProtocolError,
+  type ParserBound,
+  RemoteProtocolError,
+} from "./errors.ts";
+export { AmiMessage, type Header, type MessageType } from "./message.ts";
+export {
+  AmiParser,
+  type Banner,
+  DEFAULT_PARSER_LIMITS,
+  type ParsedItem,
+  type ParserOptions,
+} from "./parser.ts";
+export { type Action, type ActionFields, type FieldValue, serializeAction } from "./serializer.ts";
+export { AmiConnection } from "./connection.ts";
+export type {
+  ActionHandle,
+  ActionIdParts,
+  ActionResult,
+  CloseReason,
+  CommandResult,
+  CompletionStrategy,
+  ConnectionNotice,
+  ConnectionOptions,
+  ConnectionState,
+  ConnectionStats,
+  DropPolicy,
+  DropSummaryNotice,
+  EventListResult,
+  LogoffResult,
+  OriginateResult,
+  ResponseResult,
+  SendOptions,
+  SettledNotice,
+  StateNotice,
+} from "./connection_types.ts";
+export { CONNECTION_TRANSITIONS, isConnectionTransition } from "./connection_states.ts";

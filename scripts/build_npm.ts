@@ -1,7 +1,8 @@
 /**
- * Builds the npm package into `npm/`: ESM + .d.ts compiled by TypeScript
- * (`rewriteRelativeImportExtensions`), a package.json whose `exports` cover
- * the public entry points, README and LICENSE. The compiled tests land in
+ * Builds the npm package into `npm/`: ESM (`esm/`) and CommonJS (`cjs/`),
+ * each with its .d.ts, compiled by TypeScript (`rewriteRelativeImportExtensions`)
+ * from the same sources; a package.json whose `exports` give each public
+ * entry point of deno.json for `import` and `require`; README and LICENSE. The compiled tests land in
  * `npm/esm/tests/` (left out of the published files) so that `node --test`
  * runs the suite against the build, not the sources.
  *
@@ -18,54 +19,51 @@ const out = new URL("npm/", root);
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
-const tsc = spawnSync("node_modules/.bin/tsc", ["-p", "tsconfig.json"], {
-  cwd: root,
-  stdio: "inherit",
-});
-if (tsc.status !== 0) {
-  console.error("build_npm: tsc failed");
-  Deno.exit(1);
+for (const config of ["tsconfig.json", "tsconfig.cjs.json"]) {
+  const tsc = spawnSync("node_modules/.bin/tsc", ["-p", config], { cwd: root, stdio: "inherit" });
+  if (tsc.status !== 0) {
+    console.error(`build_npm: tsc -p ${config} failed`);
+    Deno.exit(1);
+  }
 }
+// The CommonJS half: its .js and .d.ts are CommonJS by this marker.
+writeFileSync(new URL("cjs/package.json", out), JSON.stringify({ type: "commonjs" }) + "\n");
 
 const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8"));
 const deno = JSON.parse(readFileSync(new URL("deno.json", root), "utf8"));
-/** Maps a deno.json export ("./mod.ts") to its built files. */
-function entry(path: string): { types: string; default: string } {
-  const base = "./esm/" + path.replace(/^\.\//, "").replace(/\.ts$/, "");
+/** The built files of one entry point ("./mod.ts") in one format. */
+function built(format: "esm" | "cjs", path: string): { types: string; default: string } {
+  const base = `./${format}/` + path.replace(/^\.\//, "").replace(/\.ts$/, "");
   return { types: base + ".d.ts", default: base + ".js" };
 }
+// Every deno.json export but the command (the npm package runs it as `bin`),
+// for `import` (ESM) and `require` (CommonJS), each with its own types.
 const exports: Record<string, unknown> = {};
+const typesVersions: Record<string, string[]> = {};
 for (const [key, path] of Object.entries(deno.exports as Record<string, string>)) {
-  exports[key] = entry(path);
+  if (key === "./cli") continue;
+  exports[key] = { import: built("esm", path), require: built("cjs", path) };
+  if (key !== ".") typesVersions[key.slice(2)] = [built("cjs", path).types];
 }
-// The root entry picks the runtime's transport by export condition (no
-// runtime check needed); "default" is mod.ts, which checks at run time.
-// Each adapter is importable on its own too.
-{
-  const root = entry("./mod.ts");
-  exports["."] = {
-    types: root.types,
-    deno: entry("./adapters/entry_deno.ts").default,
-    bun: entry("./adapters/entry_bun.ts").default,
-    node: entry("./adapters/entry_node.ts").default,
-    default: root.default,
-  };
-  for (const name of ["mod", "node", "deno", "bun", "transport"]) {
-    const key = name === "mod" ? "./adapters" : `./adapters/${name}`;
-    exports[key] ??= entry(`./adapters/${name}.ts`);
-  }
-  exports["./client"] ??= entry("./client/mod.ts");
-}
+exports["./package.json"] = "./package.json";
 const npmPkg = {
   name: pkg.name,
   version: deno.version,
   description: pkg.description,
+  keywords: pkg.keywords,
+  homepage: pkg.homepage,
+  bugs: pkg.bugs,
+  repository: pkg.repository,
   license: pkg.license,
   type: "module",
   engines: pkg.engines,
+  // node10-style resolvers (old TypeScript settings, old bundlers) use these.
+  main: built("cjs", "./mod.ts").default,
+  types: built("cjs", "./mod.ts").types,
+  typesVersions: { "*": typesVersions },
   exports,
   bin: { amikit: "./esm/cli/main.js" },
-  files: ["esm/", "!esm/tests/", "!esm/scripts/", "README.md", "LICENSE"],
+  files: ["esm/", "cjs/", "!esm/tests/", "!esm/scripts/", "README.md", "LICENSE"],
   dependencies: pkg.dependencies,
 };
 writeFileSync(new URL("package.json", out), JSON.stringify(npmPkg, null, 2) + "\n");

@@ -29,10 +29,12 @@ runner_status() {
 check "core purity (deno task purity)" "$BIN/deno" task purity
 check "deno lint" "$BIN/deno" lint
 check "deno fmt --check" "$BIN/deno" fmt --check
-check "deno check" "$BIN/deno" check mod.ts core/ adapters/ client/ testing/ cli/ tests/ scripts/
+check "deno check" "$BIN/deno" check mod.ts core/ adapters/ client/ testing/ metrics/ cli/ tests/ scripts/
 check "deno doc --lint" "$BIN/deno" doc -q --lint $(node -e 'const d=require("./deno.json");console.log(Object.values(d.exports).join(" "))')
 check "deno publish --dry-run" "$BIN/deno" publish --dry-run --allow-dirty
-check "npm build (tsc)" "$BIN/deno" run -A scripts/build_npm.ts
+check "npm build (tsc: ESM and CommonJS)" "$BIN/deno" run -A scripts/build_npm.ts
+check "npm package (pack; require and import on Node; types for node10, node16, nodenext, bundler)" \
+  node npm/esm/scripts/check_package.js
 
 echo "== deno test"
 "$BIN/deno" test -A --reporter=tap tests/ 2>&1 | node scripts/tap_count.mjs "$COUNTS"

@@ -7,13 +7,8 @@
 
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import {
-  actionText,
-  AmiMessage,
-  AmiParser,
-  messageText,
-  RemoteProtocolError,
-} from "../core/mod.ts";
+import { AmiMessage, AmiParser, RemoteProtocolError } from "../core/mod.ts";
+import { actionText, messageText } from "../core/serializer.ts";
 import type { Action, Header, ParsedItem } from "../core/mod.ts";
 import { parseChunked, parseWhole, plain } from "./_codec.ts";
 

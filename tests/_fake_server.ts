@@ -16,9 +16,9 @@ import {
   type ConnectionOptions,
   type Header,
   LocalProtocolError,
-  messageText,
   type SettledNotice,
 } from "../core/mod.ts";
+import { messageText } from "../core/serializer.ts";
 import { fixture } from "./_fixtures.ts";
 import { seeded } from "./_codec.ts";
 

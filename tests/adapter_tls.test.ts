@@ -1,7 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { connect, ConnectError, detectRuntime } from "../mod.ts";
+import { connect, ConnectError } from "../mod.ts";
+import { detectRuntime } from "../adapters/mod.ts";
 import { simOptions, withSim } from "./_client.ts";
 
 // A CA and a leaf it signed (Deno's rustls refuses a self-signed CA as the server's certificate).

@@ -1,7 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { ConnectError, defaultConnector, detectRuntime, type TransportHandlers } from "../mod.ts";
+import { ConnectError, type TransportHandlers } from "../mod.ts";
+import { defaultConnector, detectRuntime } from "../adapters/mod.ts";
 import { refusedPort, until } from "./_client.ts";
 
 async function server(

@@ -11,9 +11,9 @@ import {
   ConnectError,
   ConnectionLostError,
   connectWith,
-  defaultConnector,
   LocalProtocolError,
 } from "../mod.ts";
+import { defaultConnector } from "../adapters/mod.ts";
 import { WRITE_BATCH } from "../client/_session.ts";
 import {
   actionIds,
@@ -150,7 +150,7 @@ describe("client over loopback against the simulator", () => {
         );
         sim.delayResponses(300);
         await assert.rejects(
-          client.action("Ping", undefined, { timeout: 50 }),
+          client.action("Ping", undefined, { timeoutMs: 50 }),
           (e: unknown) => e instanceof ActionTimeoutError && e.written,
         );
         // Aborted in the same tick: never written (safe to retry).

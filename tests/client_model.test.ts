@@ -127,7 +127,7 @@ async function run(
         const ac = new AbortController();
         aborts.push(ac);
         track(cluster.action(NODES[o.node], o.name, undefined, {
-          timeout: o.timeout,
+          timeoutMs: o.timeout,
           waitForConnection: o.wait,
           signal: ac.signal,
         }));

@@ -9,13 +9,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
-import {
-  type ClientOptions,
-  connect,
-  connectWith,
-  defaultConnector,
-  type TransportConnector,
-} from "../mod.ts";
+import { type ClientOptions, connect, connectWith, type TransportConnector } from "../mod.ts";
+import { defaultConnector } from "../adapters/mod.ts";
 import { simOptions, sleep, until, within, withSim } from "./_client.ts";
 
 /**
@@ -149,7 +144,7 @@ describe("client regressions over loopback", () => {
       const client = await connect(simOptions(sim));
       sim.delayResponses(60 * 60 * 1_000); // the slow action is never answered while we watch
       try {
-        const slow = client.action("Ping", undefined, { timeout: 30 * 24 * 3_600_000 });
+        const slow = client.action("Ping", undefined, { timeoutMs: 30 * 24 * 3_600_000 });
         slow.catch(() => {});
         await sleep(1_500);
         assert.equal(client.stats().timerWakeups, 0, "30-day deadline: no wake-up");
@@ -162,18 +157,18 @@ describe("client regressions over loopback", () => {
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
     const port = (srv.address() as net.AddressInfo).port;
     await new Promise<void>((r) => srv.close(() => r()));
-    const { Client } = await import("../client/client.ts");
-    const client = new Client({
+    const { nodeClient } = await import("../client/client.ts");
+    const { client, start } = nodeClient({
       host: "127.0.0.1",
       port,
       username: "u",
       secret: "s",
       reconnect: { minDelayMs: 60_000, maxDelayMs: 60_000 },
     }, { connector: defaultConnector() });
-    client.startInBackground();
+    start();
     try {
       const waiting = client.action("Ping", undefined, {
-        timeout: Infinity,
+        timeoutMs: Infinity,
         waitForConnection: true,
       });
       waiting.catch(() => {});

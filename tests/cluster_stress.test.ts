@@ -1,6 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ClusterNodeOptions, createClusterWith, defaultConnector } from "../mod.ts";
+import { type ClusterNodeOptions, createClusterWith } from "../mod.ts";
+import { defaultConnector } from "../adapters/mod.ts";
 import type { TransportConnector } from "../client/transport.ts";
 import { refusedPort, sleep, until, within, withSim } from "./_client.ts";
 

@@ -1,7 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { AmiMessage, AmiParser, messageText } from "../core/mod.ts";
+import { AmiMessage, AmiParser } from "../core/mod.ts";
+import { messageText } from "../core/serializer.ts";
 import type { Header, ParsedItem } from "../core/mod.ts";
 import { fixture, fixtureIndex } from "./_fixtures.ts";
 

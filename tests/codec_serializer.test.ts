@@ -1,15 +1,13 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { LocalProtocolError, serializeAction } from "../core/mod.ts";
 import {
   actionText,
   actionTextWithId,
-  isAsyncOriginate,
-  LocalProtocolError,
-  maskHasCallEvents,
   MAX_ACTION_LINE_BYTES,
   messageText,
-  serializeAction,
-} from "../core/mod.ts";
+} from "../core/serializer.ts";
+import { isAsyncOriginate, maskHasCallEvents } from "../core/originate.ts";
 import type { Action } from "../core/mod.ts";
 
 describe("serializer", () => {

@@ -9,11 +9,11 @@ import fc from "fast-check";
 import {
   AbortedError,
   type Action,
-  actionTextWithId,
   ConnectionLostError,
   LocalProtocolError,
   type SettledNotice,
 } from "../core/mod.ts";
+import { actionTextWithId } from "../core/serializer.ts";
 import { binary, Harness, readyHarness, serverMessage, testOptions } from "./_fake_server.ts";
 
 /** The AbortedError an action settled with (fails the test otherwise). */

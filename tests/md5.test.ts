@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { md5, md5Hex } from "../core/mod.ts";
+import { md5, md5Hex } from "../core/md5.ts";
 import { binary, recordedSends } from "./_fake_server.ts";
 import { fixture } from "./_fixtures.ts";
 

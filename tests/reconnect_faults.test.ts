@@ -8,10 +8,10 @@ import {
   connect,
   ConnectionLostError,
   connectWith,
-  defaultConnector,
   LocalProtocolError,
   type StateChange,
 } from "../mod.ts";
+import { defaultConnector } from "../adapters/mod.ts";
 import {
   actionIds,
   recordingConnector,
@@ -190,7 +190,11 @@ describe("reconnect and faults over loopback", () => {
           client.action("Ping"),
           (e: unknown) => e instanceof ConnectionLostError && !e.written,
         );
-        const waits = client.action("Ping", undefined, { waitForConnection: true, timeout: 5_000 });
+        const waits = client.action("Ping", undefined, {
+          waitForConnection: true,
+          timeoutMs: 5_000,
+        });
+        // `timeout` is the deprecated spelling of `timeoutMs`: it still works.
         const short = client.action("Ping", undefined, { waitForConnection: true, timeout: 30 });
         await assert.rejects(
           client.action("Ping", undefined, { waitForConnection: true }),
