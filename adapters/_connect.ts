@@ -38,6 +38,11 @@ export function connectError(
     reason = "tls";
   } else if (code === "ECONNREFUSED" || name === "ConnectionRefused" || /refused/i.test(message)) {
     reason = "refused";
+  } else if (
+    code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME" ||
+    /lookup address|name or service not known|getaddrinfo/i.test(message)
+  ) {
+    reason = "dns";
   } else if (code === "ECONNRESET" || name === "ConnectionReset") {
     reason = "closed";
   }

@@ -21,6 +21,7 @@ import {
   AuthError,
   ConnectError,
   ConnectionLostError,
+  type ConnectionLostReason,
   LocalProtocolError,
 } from "../core/errors.ts";
 import type { AmiMessage } from "../core/message.ts";
@@ -405,7 +406,7 @@ export class Client implements AsyncDisposable {
       promise = this.#wait(action, options);
     } else {
       this.#rejectedDisconnected++;
-      return Promise.reject(new ConnectionLostError(name, false, state));
+      return Promise.reject(new ConnectionLostError(name, false, notConnected(state)));
     }
     // Filter and Events are remembered for replay after a reconnect (both 6 letters:
     // the length test spares every other action a lower-cased copy of its name).
@@ -742,7 +743,7 @@ export class Client implements AsyncDisposable {
       if (remaining <= 0) {
         w.reject(new ActionTimeoutError(w.action.name, w.timeoutMs, false));
       } else if (session === undefined) {
-        w.reject(new ConnectionLostError(w.action.name, false, this.#sup.state));
+        w.reject(new ConnectionLostError(w.action.name, false, notConnected(this.#sup.state)));
       } else {
         session.send(w.action, {
           timeoutMs: remaining === Infinity ? Infinity : Math.ceil(remaining),
@@ -823,6 +824,11 @@ export class Client implements AsyncDisposable {
       { node: this.node, error, suppressed },
     );
   }
+}
+
+/** The reason an action finds no session in this state (`ready` has one, unless it just closed). */
+function notConnected(state: ClientState): ConnectionLostReason {
+  return state === "ready" ? "closed" : state;
 }
 
 /** The typed error for a session that closed before it logged in. */

@@ -9,7 +9,7 @@
  */
 
 import type { ActionResult } from "../core/connection_types.ts";
-import { LocalProtocolError } from "../core/errors.ts";
+import { LocalProtocolError, NotReadyError } from "../core/errors.ts";
 import type { AmiMessage } from "../core/message.ts";
 import type { ActionFields } from "../core/serializer.ts";
 import type { TransportConnector } from "./transport.ts";
@@ -272,6 +272,8 @@ export class Cluster implements AsyncDisposable {
    * Waits until the given nodes (default all) are ready.
    *
    * @param options `nodes` to wait for, `timeoutMs` (rejects after it)
+   * @throws {NotReadyError} `timeoutMs` passed first (`nodes` names the missing ones)
+   * @throws {LocalProtocolError} an unknown node name
    */
   ready(options: { nodes?: readonly string[]; timeoutMs?: number } = {}): Promise<void> {
     const names = options.nodes ?? this.nodes;
@@ -292,7 +294,7 @@ export class Cluster implements AsyncDisposable {
         timer = clock.setTimer(options.timeoutMs, () => {
           off();
           const missing = names.filter((n) => this.node(n).state !== "ready");
-          reject(new LocalProtocolError(`nodes not ready in time: ${missing.join(", ")}`));
+          reject(new NotReadyError(missing, options.timeoutMs as number));
         });
       }
     });

@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { AmiMessage } from "./message.ts";
+
 /** Stable machine-readable codes, one per error class. */
 export type AmiErrorCode =
   | "ERR_LOCAL_PROTOCOL"
@@ -17,7 +19,8 @@ export type AmiErrorCode =
   | "ERR_CONNECTION_LOST"
   | "ERR_CONNECT"
   | "ERR_AUTH"
-  | "ERR_ABORTED";
+  | "ERR_ABORTED"
+  | "ERR_NOT_READY";
 
 /** The base of every amikit error. */
 export class AmiError extends Error {
@@ -84,8 +87,13 @@ export class ActionError extends AmiError {
   readonly action: string;
   /** The server's `Message:` (or `Reason:`) text, kept verbatim. */
   readonly serverMessage: string;
-  /** The message that carried the failure, for its other headers. */
-  readonly response: unknown;
+  /** The message that carried the failure (a Response, or an OriginateResponse event). */
+  readonly response: AmiMessage | undefined;
+  /**
+   * For a failed async Originate: why the call did not connect, from the
+   * OriginateResponse's `Reason` code (see {@link originateFailure}).
+   */
+  readonly originate: OriginateFailure | undefined;
 
   /**
    * Creates the error.
@@ -94,12 +102,61 @@ export class ActionError extends AmiError {
    * @param serverMessage the server's text
    * @param response the failing message
    */
-  constructor(action: string, serverMessage: string, response?: unknown) {
-    super("ERR_ACTION", `${action} failed: ${serverMessage}`);
+  constructor(action: string, serverMessage: string, response?: AmiMessage) {
+    const originate = response?.name.toLowerCase() === "originateresponse"
+      ? originateFailure(response.get("Reason"))
+      : undefined;
+    super(
+      "ERR_ACTION",
+      `${action} failed: ${serverMessage}${originate === undefined ? "" : `: ${originate.text}`}`,
+    );
     this.action = action;
     this.serverMessage = serverMessage;
     this.response = response;
+    this.originate = originate;
   }
+}
+
+/** Why an async Originate did not connect, by the kind of call outcome. */
+export type OriginateFailureKind =
+  | "failed"
+  | "hungUp"
+  | "noAnswer"
+  | "busy"
+  | "congestion"
+  | "other";
+
+/** A failed Originate's `Reason`, translated. */
+export interface OriginateFailure {
+  /** The kind of outcome: what a dialer records for the lead. */
+  readonly kind: OriginateFailureKind;
+  /** Asterisk's `Reason` code (the control frame that ended the call), if sent. */
+  readonly code: number | undefined;
+  /** A short English text for logs. */
+  readonly text: string;
+}
+
+const ORIGINATE_REASONS: Readonly<Record<number, [OriginateFailureKind, string]>> = {
+  0: ["failed", "failed (no such extension, or the channel could not be created)"],
+  1: ["hungUp", "hung up before answer"],
+  3: ["noAnswer", "no answer (rang until the timeout)"],
+  5: ["busy", "busy"],
+  8: ["congestion", "congestion (no route or circuits)"],
+};
+
+/**
+ * Translates an OriginateResponse `Reason` code: 0 failed (no such
+ * extension), 1 hung up, 3 no answer, 5 busy, 8 congestion (Asterisk's
+ * control frame numbers); anything else is `other`.
+ *
+ * @param reason the `Reason` header's value, if any
+ * @returns the translated outcome
+ */
+export function originateFailure(reason: string | undefined): OriginateFailure {
+  const code = reason === undefined || !/^\d+$/.test(reason.trim()) ? undefined : Number(reason);
+  const known = code === undefined ? undefined : ORIGINATE_REASONS[code];
+  if (known !== undefined) return { kind: known[0], code, text: known[1] };
+  return { kind: "other", code, text: code === undefined ? "no reason given" : `reason ${code}` };
 }
 
 /** An action got no complete answer before its deadline. */
@@ -127,6 +184,24 @@ export class ActionTimeoutError extends AmiError {
 }
 
 /**
+ * Why an action lost its connection: the session's close reason, or the
+ * client's state when there was no session to send it on.
+ */
+export type ConnectionLostReason =
+  | "local"
+  | "loggedOff"
+  | "remoteClosed"
+  | "authFailed"
+  | "loginTimedOut"
+  | "timedOut"
+  | "protocol"
+  | "transportError"
+  | "connecting"
+  | "reconnecting"
+  | "closing"
+  | "closed";
+
+/**
  * The connection ended while an action was pending. `written` says whether it
  * is safe to retry (`false`: never sent) or its outcome is unknown (`true`:
  * an Originate may have happened).
@@ -136,8 +211,8 @@ export class ConnectionLostError extends AmiError {
   readonly action: string;
   /** `false`: the action never left this process; `true`: outcome unknown. */
   readonly written: boolean;
-  /** Why the connection closed. */
-  readonly reason: string;
+  /** Why the connection closed, or the client's state when there was none. */
+  readonly reason: ConnectionLostReason;
 
   /**
    * Creates the error.
@@ -146,7 +221,12 @@ export class ConnectionLostError extends AmiError {
    * @param written whether its bytes had been handed to the transport
    * @param reason the close reason
    */
-  constructor(action: string, written: boolean, reason: string, options?: { cause?: unknown }) {
+  constructor(
+    action: string,
+    written: boolean,
+    reason: ConnectionLostReason,
+    options?: { cause?: unknown },
+  ) {
     super(
       "ERR_CONNECTION_LOST",
       `${action}: connection lost (${reason}); ${
@@ -161,7 +241,14 @@ export class ConnectionLostError extends AmiError {
 }
 
 /** Why a connection attempt failed. */
-export type ConnectFailure = "refused" | "timedOut" | "tls" | "closed" | "protocol" | "other";
+export type ConnectFailure =
+  | "refused"
+  | "dns"
+  | "timedOut"
+  | "tls"
+  | "closed"
+  | "protocol"
+  | "other";
 
 /** Opening the connection failed before login (refused, timed out, TLS, bad banner). */
 export class ConnectError extends AmiError {
@@ -194,6 +281,8 @@ export class AuthError extends AmiError {
 
 /** The caller aborted the action with an `AbortSignal`. */
 export class AbortedError extends AmiError {
+  /** The action's name. */
+  readonly action: string;
   /** Whether the action had been written before it was aborted. */
   readonly written: boolean;
 
@@ -205,6 +294,27 @@ export class AbortedError extends AmiError {
    */
   constructor(action: string, written: boolean, options?: { cause?: unknown }) {
     super("ERR_ABORTED", `${action} aborted${written ? " after it was written" : ""}`, options);
+    this.action = action;
     this.written = written;
+  }
+}
+
+/** Waiting for nodes to be ready (`cluster.ready({ timeoutMs })`) ran out of time. */
+export class NotReadyError extends AmiError {
+  /** The nodes that were not ready. */
+  readonly nodes: readonly string[];
+  /** How long was waited, ms. */
+  readonly timeoutMs: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param nodes the nodes not ready
+   * @param timeoutMs how long was waited
+   */
+  constructor(nodes: readonly string[], timeoutMs: number) {
+    super("ERR_NOT_READY", `not ready within ${timeoutMs} ms: ${nodes.join(", ")}`);
+    this.nodes = nodes;
+    this.timeoutMs = timeoutMs;
   }
 }

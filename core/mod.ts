@@ -19,7 +19,12 @@ export {
   ConnectError,
   type ConnectFailure,
   ConnectionLostError,
+  type ConnectionLostReason,
   LocalProtocolError,
+  NotReadyError,
+  type OriginateFailure,
+  originateFailure,
+  type OriginateFailureKind,
   type ParserBound,
   RemoteProtocolError,
 } from "./errors.ts";

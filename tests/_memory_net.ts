@@ -201,6 +201,7 @@ export async function settle(rounds = 50): Promise<void> {
  */
 export async function advance(clock: ManualClock, ms: number): Promise<void> {
   const target = clock.now() + ms;
+  await settle(); // what the last input started runs before time moves
   for (let at = clock.nextAt; at !== undefined && at <= target; at = clock.nextAt) {
     clock.advance(Math.max(0, at - clock.now()));
     await settle();

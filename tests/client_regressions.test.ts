@@ -12,6 +12,16 @@ import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { type ClientOptions, connect, connectWith, type TransportConnector } from "../mod.ts";
 import { defaultConnector } from "../adapters/mod.ts";
 import { simOptions, sleep, until, within, withSim } from "./_client.ts";
+import { advance, MemoryNet } from "./_memory_net.ts";
+import { ManualClock } from "../testing/clock.ts";
+import { createClusterWith } from "../client/cluster.ts";
+import {
+  AbortedError,
+  ConnectError,
+  ConnectionLostError,
+  NotReadyError,
+  originateFailure,
+} from "../core/mod.ts";
 
 /**
  * A fake AMI server: the connections numbered in `bad` get the login's
@@ -276,5 +286,77 @@ describe("aborting an action over loopback", () => {
         client.destroy();
       }
     });
+  });
+});
+
+describe("typed errors", () => {
+  test("Originate Reason codes translate to outcomes a dialer records", () => {
+    const kinds = ["0", "1", "3", "5", "8", "4", "x", undefined].map((r) => originateFailure(r));
+    assert.deepEqual(kinds.map((k) => k.kind), [
+      "failed",
+      "hungUp",
+      "noAnswer",
+      "busy",
+      "congestion",
+      "other",
+      "other",
+      "other",
+    ]);
+    assert.deepEqual(kinds.map((k) => k.code), [0, 1, 3, 5, 8, 4, undefined, undefined]);
+  });
+
+  test("a name that does not resolve is a ConnectError with reason dns", async () => {
+    await assert.rejects(
+      connect({ host: "nonexistent.invalid", username: "u", secret: "s" }),
+      (e: unknown) => e instanceof ConnectError && e.reason === "dns",
+    );
+  });
+
+  test("cluster.ready() past its deadline is a NotReadyError naming the missing nodes", async () => {
+    const clock = new ManualClock();
+    const net = new MemoryNet(() => clock.now());
+    net.schedule.set("down", Array(100).fill("refuse"));
+    const cluster = createClusterWith(net.connector, {
+      clock,
+      defaults: { username: "u", secret: "s", keepaliveIdleMs: 0 },
+      nodes: { up: { host: "up" }, down: { host: "down" } },
+    });
+    const ready = cluster.ready({ timeoutMs: 5_000 });
+    ready.catch(() => {});
+    await advance(clock, 6_000);
+    await assert.rejects(ready, (e: unknown) => {
+      assert.ok(e instanceof NotReadyError);
+      assert.equal(e.code, "ERR_NOT_READY");
+      assert.deepEqual(e.nodes, ["down"]);
+      return true;
+    });
+    cluster.destroy();
+  });
+
+  test("AbortedError and ConnectionLostError name their action and a typed reason", async () => {
+    const clock = new ManualClock();
+    const net = new MemoryNet(() => clock.now());
+    net.schedule.set("a", Array(100).fill("refuse"));
+    const cluster = createClusterWith(net.connector, {
+      clock,
+      defaults: { username: "u", secret: "s", keepaliveIdleMs: 0 },
+      nodes: { a: { host: "a" } },
+    });
+    await advance(clock, 10);
+    const lost = await cluster.action("a", "Ping").catch((e) => e);
+    assert.ok(lost instanceof ConnectionLostError);
+    assert.equal(lost.reason, "connecting");
+    assert.equal(lost.action, "Ping");
+    const ac = new AbortController();
+    const waiting = cluster.action("a", "Ping", undefined, {
+      waitForConnection: true,
+      signal: ac.signal,
+    });
+    ac.abort();
+    const aborted = await waiting.catch((e) => e);
+    assert.ok(aborted instanceof AbortedError);
+    assert.equal(aborted.action, "Ping");
+    assert.equal(aborted.written, false);
+    cluster.destroy();
   });
 });

@@ -197,11 +197,14 @@ for (const chunking of CHUNKINGS) {
         assert.match(err.serverMessage, /Failure \(Reason: 0\)/);
         assert.ok(err.response instanceof AmiMessage);
         assert.equal(err.response.name, "OriginateResponse");
+        assert.equal(err.originate?.kind, "failed", "Reason 0 translated");
+        assert.match(err.message, /no such extension/);
       }
       for (const id of ["orig-fail-sync", "orig-busy-sync"]) {
         const err = failed(r, id);
         assert.ok(err instanceof ActionError, id);
         assert.equal(err.serverMessage, "Originate failed");
+        assert.equal(err.originate, undefined, "a Response: Error carries no Reason code");
       }
       assert.deepEqual(r.h.doubleSettles, []);
     });
