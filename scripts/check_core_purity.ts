@@ -1,6 +1,6 @@
 /**
  * Fails when anything under `core/` reaches a runtime, a clock, a timer or
- * randomness (DESIGN.md invariant 1): `Deno.`, `Bun.`, `node:` imports,
+ * randomness (ARCHITECTURE.md invariant 1): `Deno.`, `Bun.`, `node:` imports,
  * `setTimeout`/`setInterval`/`queueMicrotask`, `Date.now`/`new Date`,
  * `performance.now`, `Math.random`, `crypto.`, `process.`, `require(`.
  *

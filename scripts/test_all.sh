@@ -35,6 +35,8 @@ check "deno publish --dry-run" "$BIN/deno" publish --dry-run --allow-dirty
 check "npm build (tsc: ESM and CommonJS)" "$BIN/deno" run -A scripts/build_npm.ts
 check "npm package (pack; require and import on Node; types for node10, node16, nodenext, bundler)" \
   node npm/esm/scripts/check_package.js
+check "README examples (type-check; the runnable ones on Deno, Bun and Node)" \
+  "$BIN/deno" run -A scripts/check_docs.ts
 
 echo "== deno test"
 "$BIN/deno" test -A --reporter=tap tests/ 2>&1 | node scripts/tap_count.mjs "$COUNTS"

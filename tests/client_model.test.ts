@@ -1,7 +1,7 @@
 /**
  * The whole cluster (clients, sessions, engines, gate) on simulated time over
  * an in-memory network with random fault schedules and random user calls
- * (DESIGN.md invariants 4, 10, 11 and 14): one session per node at any time,
+ * (ARCHITECTURE.md invariants 4, 10, 11 and 14): one session per node at any time,
  * each event delivered once, every action settled once, the gate's caps
  * kept, and nothing left open or armed after close or destroy.
  */

@@ -1,6 +1,6 @@
 /**
  * Regression tests over loopback for the reconnect defects the supervisor
- * fixed (DESIGN.md invariants 11 and 14), on each runtime: parallel
+ * fixed (ARCHITECTURE.md invariants 11 and 14), on each runtime: parallel
  * reconnect loops after a close in the login read, timer busy-loops on long
  * deadlines, the login deadline eaten by the connect, and iterator drops
  * that were counted but never reported.

@@ -1,5 +1,5 @@
 /**
- * The DESIGN.md hard invariants that concern one connection (3, 4, 5, 6, 7,
+ * The ARCHITECTURE.md invariants that concern one connection (3, 4, 5, 6, 7,
  * 8, 13) and the audit's regressions, each with a test that fails if it breaks.
  */
 import { describe, test } from "node:test";

@@ -1,7 +1,7 @@
 /**
  * The reconnect supervisor alone (pure, simulated time): random inputs in
- * random order, stale ones included, against its invariants (DESIGN.md
- * invariants 14 and 15, ARCHITECTURE: the client's supervisor).
+ * random order, stale ones included, against ARCHITECTURE.md invariants 14
+ * and 15.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
