@@ -8,7 +8,7 @@
 
 import { AMI_ACTIONS } from "./generated/ami_actions.ts";
 import type { AmiActionName } from "./generated/ami_actions.ts";
-import { AMI_EVENTS } from "./generated/ami_events.ts";
+import { AMI_EVENT_DOCS_NAMES, AMI_EVENTS } from "./generated/ami_events.ts";
 import type { AmiEventName } from "./generated/ami_events.ts";
 
 export { AMI_ACTIONS } from "./generated/ami_actions.ts";
@@ -75,5 +75,5 @@ export function amiActionDocsUrl(name: AmiActionName): string {
  * @returns its URL
  */
 export function amiEventDocsUrl(name: AmiEventName): string {
-  return `${AMI_DOCS_BASE}/AMI_Events/${name}`;
+  return `${AMI_DOCS_BASE}/AMI_Events/${AMI_EVENT_DOCS_NAMES[name] ?? name}`;
 }

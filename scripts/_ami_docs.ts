@@ -133,6 +133,14 @@ export const BRIDGE_SNAPSHOT: readonly HeaderDoc[] = [
 export const REPEATABLE_FIELDS: ReadonlySet<string> = new Set(["Variable"]);
 
 /**
+ * Event names the docs spell differently from what Asterisk sends on the
+ * wire (listeners match names exactly, so the tables use the wire's).
+ */
+export const WIRE_EVENT_NAMES: Readonly<Record<string, string>> = {
+  NewExten: "Newexten", // manager_channels.c sends "Newexten"
+};
+
+/**
  * Reads the documentation XML.
  *
  * @param xml the text of core-en_US.xml
@@ -146,7 +154,10 @@ export function readAmiDocs(xml: string): AmiDocs {
   const events = new Map<string, EventDoc[]>();
   walk(root, (el) => {
     if (el.name === "manager") push(actions, readAction(el, inc));
-    if (el.name === "managerEvent") push(events, readEvent(el, inc));
+    if (el.name === "managerEvent") {
+      const e = readEvent(el, inc);
+      push(events, { ...e, name: WIRE_EVENT_NAMES[e.name] ?? e.name });
+    }
   });
   return {
     actions: mergeAll(actions, mergeActions),

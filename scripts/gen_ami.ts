@@ -11,7 +11,7 @@
  */
 
 import { readFileSync, writeFileSync } from "node:fs";
-import { readAmiDocs } from "./_ami_docs.ts";
+import { readAmiDocs, WIRE_EVENT_NAMES } from "./_ami_docs.ts";
 import type { ActionDoc, AmiDocs, EventDoc, FieldDoc } from "./_ami_docs.ts";
 
 /** Where Asterisk's online docs keep one page per action and per event. */
@@ -77,8 +77,15 @@ function doc(indent: string, lines: string[]): string[] {
 function entryDoc(kind: "AMI_Actions" | "AMI_Events", e: ActionDoc | EventDoc): string[] {
   const lines = [`Module \`${e.module}\`.`];
   if (e.since.length > 0) lines.push(`@since ${e.since.join(", ")}`);
-  lines.push(`@see {@link ${DOCS_BASE}/${kind}/${e.name}}`);
+  const docsName = kind === "AMI_Events" ? docsEventName(e.name) : e.name;
+  lines.push(`@see {@link ${DOCS_BASE}/${kind}/${docsName}}`);
   return lines;
+}
+
+/** The docs' spelling of an event the tables name as the wire does. */
+function docsEventName(name: string): string {
+  for (const [docs, wire] of Object.entries(WIRE_EVENT_NAMES)) if (wire === name) return docs;
+  return name;
 }
 
 /**
@@ -244,6 +251,15 @@ function renderEvents(docs: AmiDocs): string {
     "export const AMI_EVENTS: { readonly [K in AmiEventName]: AmiEventInfo } = deepFreeze({",
   );
   for (const x of e) out.push(`  ${key(x.name)}: { class: ${JSON.stringify(x.class)} },`);
+  out.push(
+    "});",
+    "",
+    "/** Events the docs spell differently from the wire: wire name to docs name. */",
+    "export const AMI_EVENT_DOCS_NAMES: Readonly<Record<string, string>> = Object.freeze({",
+  );
+  for (const [docs, wire] of Object.entries(WIRE_EVENT_NAMES)) {
+    out.push(`  ${key(wire)}: ${JSON.stringify(docs)},`);
+  }
   out.push("});", "", ...freezeHelper());
   return out.join("\n") + "\n";
 }

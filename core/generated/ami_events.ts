@@ -2848,29 +2848,6 @@ export interface AmiEventHeaders {
     | "Uniqueid"
     | "Linkedid";
   /**
-   * Class `dialplan`, module `builtin`.
-   * @since 12.0.0
-   * @see {@link https://docs.asterisk.org/Asterisk_22_Documentation/API_Documentation/AMI_Events/NewExten}
-   */
-  NewExten:
-    | "Channel"
-    | "ChannelState"
-    | "ChannelStateDesc"
-    | "CallerIDNum"
-    | "CallerIDName"
-    | "ConnectedLineNum"
-    | "ConnectedLineName"
-    | "Language"
-    | "AccountCode"
-    | "Context"
-    | "Exten"
-    | "Priority"
-    | "Uniqueid"
-    | "Linkedid"
-    | "Extension"
-    | "Application"
-    | "AppData";
-  /**
    * Class `call`, module `builtin`.
    * @since 12.0.0
    * @see {@link https://docs.asterisk.org/Asterisk_22_Documentation/API_Documentation/AMI_Events/Newchannel}
@@ -2890,6 +2867,29 @@ export interface AmiEventHeaders {
     | "Priority"
     | "Uniqueid"
     | "Linkedid";
+  /**
+   * Class `dialplan`, module `builtin`.
+   * @since 12.0.0
+   * @see {@link https://docs.asterisk.org/Asterisk_22_Documentation/API_Documentation/AMI_Events/NewExten}
+   */
+  Newexten:
+    | "Channel"
+    | "ChannelState"
+    | "ChannelStateDesc"
+    | "CallerIDNum"
+    | "CallerIDName"
+    | "ConnectedLineNum"
+    | "ConnectedLineName"
+    | "Language"
+    | "AccountCode"
+    | "Context"
+    | "Exten"
+    | "Priority"
+    | "Uniqueid"
+    | "Linkedid"
+    | "Extension"
+    | "Application"
+    | "AppData";
   /**
    * Class `call`, module `builtin`.
    * @since 12.0.0
@@ -5614,7 +5614,7 @@ export type AmiEventHeaderValues = {
       | "Pre-ring"
       | "Unknown";
   };
-  NewExten: {
+  Newchannel: {
     ChannelStateDesc:
       | "Down"
       | "Rsrvd"
@@ -5628,7 +5628,7 @@ export type AmiEventHeaderValues = {
       | "Pre-ring"
       | "Unknown";
   };
-  Newchannel: {
+  Newexten: {
     ChannelStateDesc:
       | "Down"
       | "Rsrvd"
@@ -6399,8 +6399,8 @@ export const AMI_EVENTS: { readonly [K in AmiEventName]: AmiEventInfo } = deepFr
   NewAccountCode: { class: "call" },
   NewCallerid: { class: "call" },
   NewConnectedLine: { class: "call" },
-  NewExten: { class: "dialplan" },
   Newchannel: { class: "call" },
+  Newexten: { class: "dialplan" },
   Newstate: { class: "call" },
   OriginateResponse: { class: "call" },
   OutboundRegistrationDetail: { class: "command" },
@@ -6454,6 +6454,11 @@ export const AMI_EVENTS: { readonly [K in AmiEventName]: AmiEventInfo } = deepFr
   VarSet: { class: "dialplan" },
   VoicemailPasswordChange: { class: "user" },
   Wink: { class: "call" },
+});
+
+/** Events the docs spell differently from the wire: wire name to docs name. */
+export const AMI_EVENT_DOCS_NAMES: Readonly<Record<string, string>> = Object.freeze({
+  Newexten: "NewExten",
 });
 
 function deepFreeze<T extends object>(table: T): T {
