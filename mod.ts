@@ -61,41 +61,60 @@ export {
   type TransportConnector,
   type TransportHandlers,
   type TransportOptions,
+  type TypedActionArgs,
+  type TypedActionOptions,
 } from "./client/mod.ts";
+export type {
+  AmiActionCompletions,
+  AmiActionFields,
+  AmiActionFieldsFor,
+  AmiActionName,
+  AmiActionResultFor,
+  AmiCommonHeader,
+  AmiEnum,
+  AmiEvent,
+  AmiEventClass,
+  AmiEventHeader,
+  AmiEventHeaders,
+  AmiEventHeaderValues,
+  AmiEventName,
+  AmiValue,
+} from "./core/ami.ts";
+// From the core's files, not core/mod.ts: the entry loads no more than the
+// client needs (core/mod.ts also carries the generated AMI tables).
 export {
   AbortedError,
   ActionError,
-  type ActionFields,
-  type ActionResult,
   ActionTimeoutError,
   AmiError,
   type AmiErrorCode,
-  AmiMessage,
   AuthError,
-  type CloseReason,
-  type CommandResult,
-  type CompletionStrategy,
   ConnectError,
   type ConnectFailure,
   ConnectionLostError,
   type ConnectionLostReason,
-  type ConnectionStats,
-  type DropPolicy,
-  type EventListResult,
-  type FieldValue,
-  type Header,
   LocalProtocolError,
-  type LogoffResult,
-  type MessageType,
   NotReadyError,
   type OriginateFailure,
   type OriginateFailureKind,
-  type OriginateResult,
   type ParserBound,
-  type ParserOptions,
   RemoteProtocolError,
-  type ResponseResult,
-} from "./core/mod.ts";
+} from "./core/errors.ts";
+export { AmiMessage, type Header, type MessageType } from "./core/message.ts";
+export type { ActionFields, FieldValue } from "./core/serializer.ts";
+export type { ParserOptions } from "./core/parser.ts";
+export type {
+  ActionResult,
+  CloseReason,
+  CommandResult,
+  CompletionStrategy,
+  ConnectionStats,
+  DropPolicy,
+  EventListResult,
+  LogoffResult,
+  OriginateResult,
+  ResponseResult,
+} from "./core/connection_types.ts";
 
 /**
  * Connects to one Asterisk server and logs in, with the running runtime's

@@ -20,8 +20,11 @@ export const STREAM_DROP_SUMMARY_MS = 5_000;
 /** Which events a listener or iterator gets: an event name, `"*"` for all, or a predicate. */
 export type EventFilter = string | ((event: AmiMessage) => boolean);
 
-/** An event handler; `node` names the server the event came from. */
-export type EventHandler = (event: AmiMessage, node: string) => void | Promise<void>;
+/**
+ * An event handler; `node` names the server the event came from. What it
+ * returns is ignored, but a returned promise's rejection is reported.
+ */
+export type EventHandler = (event: AmiMessage, node: string) => unknown;
 
 /** Options of an event iterator. */
 export interface EventStreamOptions {
@@ -285,7 +288,8 @@ export class Dispatcher {
   #call(l: Listener, event: AmiMessage, node: string): void {
     try {
       const r = l.handler(event, node);
-      if (r !== undefined && typeof (r as Promise<void>).then === "function") {
+      // Only a returned promise matters (its rejection is reported); other values are ignored.
+      if (r != null && typeof (r as Promise<void>).then === "function") {
         (r as Promise<void>).then(undefined, this.#catch);
       }
     } catch (error) {

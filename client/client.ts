@@ -25,6 +25,13 @@ import {
   LocalProtocolError,
 } from "../core/errors.ts";
 import type { AmiMessage } from "../core/message.ts";
+import type {
+  AmiActionFieldsFor,
+  AmiActionName,
+  AmiActionResultFor,
+  AmiEvent,
+  AmiEventName,
+} from "../core/ami.ts";
 import type { Action, ActionFields } from "../core/serializer.ts";
 import type { TlsOptions, TransportConnector } from "./transport.ts";
 import type { BackoffOptions } from "./backoff.ts";
@@ -95,6 +102,17 @@ export interface ActionOptions {
    */
   readonly waitForConnection?: boolean;
 }
+
+/** Per-action options of a documented action (see {@link Client.action}). */
+export type TypedActionOptions = Omit<ActionOptions, "strategy">;
+
+/**
+ * The arguments after a documented action's name: its fields (required when
+ * it has required fields), then options.
+ */
+export type TypedActionArgs<N extends AmiActionName> = Record<never, never> extends
+  AmiActionFieldsFor<N> ? [fields?: AmiActionFieldsFor<N>, options?: TypedActionOptions]
+  : [fields: AmiActionFieldsFor<N>, options?: TypedActionOptions];
 
 /** Counters of a client, as a plain snapshot. */
 export interface ClientStats {
@@ -373,11 +391,11 @@ export class Client implements AsyncDisposable {
   }
 
   /**
-   * Sends an action and waits for its real completion.
+   * Sends a documented action, its fields and result typed from Asterisk's
+   * docs: required fields are required, any other field is allowed too.
    *
-   * @param name the action, e.g. `"Originate"`
-   * @param fields its fields (an array value repeats the key)
-   * @param options deadline, abort signal, strategy, waiting for a connection
+   * @param name the action, e.g. `"Originate"` (completed from the docs)
+   * @param args its fields (an array value repeats the key), then options
    * @returns the result, discriminated on `kind`
    * @throws {ActionError} the server answered `Response: Error` (or a failed Originate)
    * @throws {ActionTimeoutError} no complete answer before the deadline
@@ -386,7 +404,40 @@ export class Client implements AsyncDisposable {
    * @throws {AbortedError} the signal aborted
    * @example
    * const res = await client.action("Ping");
+   * if (res.kind === "response") console.log(res.response.get("Ping"));
    */
+  action<N extends AmiActionName>(
+    name: N,
+    ...args: TypedActionArgs<N>
+  ): Promise<AmiActionResultFor<N>>;
+  /**
+   * Sends an action Asterisk's docs do not list (a module's, a newer
+   * version's): untyped fields, any result.
+   *
+   * @param name the action
+   * @param fields its fields
+   * @param options deadline, abort signal, strategy, waiting for a connection
+   * @returns the result, discriminated on `kind`
+   */
+  action<N extends string>(
+    name: [N] extends [AmiActionName] ? never : N,
+    fields?: ActionFields,
+    options?: ActionOptions,
+  ): Promise<ActionResult>;
+  /**
+   * Sends any action with an explicit completion `strategy` (the result is
+   * then what the strategy gives).
+   *
+   * @param name the action
+   * @param fields its fields
+   * @param options with `strategy`
+   * @returns the result, discriminated on `kind`
+   */
+  action(
+    name: string,
+    fields: ActionFields | undefined,
+    options: ActionOptions & { readonly strategy: CompletionStrategy },
+  ): Promise<ActionResult>;
   action(
     name: string,
     fields?: ActionFields,
@@ -421,16 +472,34 @@ export class Client implements AsyncDisposable {
   }
 
   /**
-   * Adds an event listener. A handler that throws or rejects is reported
-   * and counted, and never stops the others or the connection. Handlers run
-   * synchronously as events are read; a returned promise is not awaited.
+   * Adds a listener for one documented event, typed: `event.name` narrowed,
+   * its header names checked and completed. A handler that throws or
+   * rejects is reported and counted, and never stops the others or the
+   * connection. Handlers run synchronously as events are read; a returned
+   * promise is not awaited.
    *
-   * @param filter an event name (as Asterisk sends it), `"*"`, or a predicate
-   * @param handler called with each matching event and the node's name
+   * @param filter the event's name, as Asterisk sends it
+   * @param handler called with each such event and the node's name
    * @returns a function that removes the listener
    * @example
-   * const off = client.on("Hangup", (e) => console.log(e.get("Channel")));
+   * const off = client.on("Hangup", (e) => console.log(e.get("Channel"), e.get("Cause-txt")));
    */
+  on<N extends AmiEventName>(
+    filter: N,
+    handler: (event: AmiEvent<N>, node: string) => unknown,
+  ): () => void;
+  /**
+   * Adds a listener for an undocumented event name, `"*"` (every event), or
+   * a predicate.
+   *
+   * @param filter an event name, `"*"`, or a predicate
+   * @param handler called with each matching event and the node's name
+   * @returns a function that removes the listener
+   */
+  on<F extends string>(
+    filter: (F extends AmiEventName ? never : F) | ((event: AmiMessage) => boolean),
+    handler: EventHandler,
+  ): () => void;
   on(filter: EventFilter, handler: EventHandler): () => void {
     return this.#dispatcher.on(filter, handler);
   }
@@ -445,6 +514,16 @@ export class Client implements AsyncDisposable {
    * @param options filter, capacity, drop policy
    * @returns the stream
    */
+  events<N extends AmiEventName>(
+    options: EventStreamOptions & { readonly filter: N },
+  ): EventStream<AmiEvent<N>>;
+  /**
+   * An async iterator over every event, or those a name or predicate selects.
+   *
+   * @param options filter, capacity, drop policy
+   * @returns the stream
+   */
+  events(options?: EventStreamOptions): EventStream<AmiMessage>;
   events(options: EventStreamOptions = {}): EventStream<AmiMessage> {
     return openStream(this.#dispatcher, this.#streams, options, {
       closed: this.#sup.state === "closed",

@@ -11,6 +11,8 @@
 import type { ActionResult } from "../core/connection_types.ts";
 import { LocalProtocolError, NotReadyError } from "../core/errors.ts";
 import type { AmiMessage } from "../core/message.ts";
+import type { AmiActionName, AmiActionResultFor, AmiEvent, AmiEventName } from "../core/ami.ts";
+import type { CompletionStrategy } from "../core/connection_types.ts";
 import type { ActionFields } from "../core/serializer.ts";
 import type { TransportConnector } from "./transport.ts";
 import {
@@ -21,6 +23,7 @@ import {
   type ClientStats,
   nodeClient,
   type StateChange,
+  type TypedActionArgs,
 } from "./client.ts";
 import {
   Dispatcher,
@@ -56,11 +59,11 @@ export interface ClusterOptions {
 }
 
 /** An event tagged with its node. */
-export interface ClusterEvent {
+export interface ClusterEvent<E extends AmiMessage = AmiMessage> {
   /** The node's name. */
   readonly node: string;
   /** The event. */
-  readonly event: AmiMessage;
+  readonly event: E;
 }
 
 /** One node's health. */
@@ -194,6 +197,41 @@ export class Cluster implements AsyncDisposable {
    * @returns the result
    * @throws the errors of {@link Client.action}; {@link LocalProtocolError} for an unknown node
    */
+  action<N extends AmiActionName>(
+    node: string,
+    name: N,
+    ...args: TypedActionArgs<N>
+  ): Promise<AmiActionResultFor<N>>;
+  /**
+   * Sends an undocumented action (untyped) to one node.
+   *
+   * @param node the node's name
+   * @param name the action
+   * @param fields its fields
+   * @param options deadline, signal, strategy, waiting for a connection
+   * @returns the result
+   */
+  action<N extends string>(
+    node: string,
+    name: [N] extends [AmiActionName] ? never : N,
+    fields?: ActionFields,
+    options?: ActionOptions,
+  ): Promise<ActionResult>;
+  /**
+   * Sends any action with an explicit completion `strategy` to one node.
+   *
+   * @param node the node's name
+   * @param name the action
+   * @param fields its fields
+   * @param options with `strategy`
+   * @returns the result
+   */
+  action(
+    node: string,
+    name: string,
+    fields: ActionFields | undefined,
+    options: ActionOptions & { readonly strategy: CompletionStrategy },
+  ): Promise<ActionResult>;
   action(
     node: string,
     name: string,
@@ -202,16 +240,33 @@ export class Cluster implements AsyncDisposable {
   ): Promise<ActionResult> {
     const entry = this.#nodes.get(node);
     if (entry === undefined) return Promise.reject(new LocalProtocolError(`unknown node ${node}`));
-    return entry.client.action(name, fields, options);
+    return (entry.client.action as (n: string, f?: ActionFields, o?: ActionOptions) => Promise<
+      ActionResult
+    >)(name, fields, options);
   }
 
   /**
-   * Listens to the events of every node.
+   * Listens to one documented event of every node, typed (see {@link Client.on}).
+   *
+   * @param filter the event's name
+   * @param handler called with the event and its node's name
+   * @returns a function that removes the listener
+   */
+  on<N extends AmiEventName>(
+    filter: N,
+    handler: (event: AmiEvent<N>, node: string) => unknown,
+  ): () => void;
+  /**
+   * Listens to an undocumented event, `"*"`, or a predicate's events of every node.
    *
    * @param filter an event name, `"*"`, or a predicate
    * @param handler called with the event and its node's name
    * @returns a function that removes the listener
    */
+  on<F extends string>(
+    filter: (F extends AmiEventName ? never : F) | ((event: AmiMessage) => boolean),
+    handler: EventHandler,
+  ): () => void;
   on(filter: EventFilter, handler: EventHandler): () => void {
     return this.#dispatcher.on(filter, handler);
   }
@@ -223,6 +278,16 @@ export class Cluster implements AsyncDisposable {
    * @param options filter, capacity, drop policy
    * @returns the stream
    */
+  events<N extends AmiEventName>(
+    options: EventStreamOptions & { readonly filter: N },
+  ): EventStream<ClusterEvent<AmiEvent<N>>>;
+  /**
+   * The merged event stream of every node (or those a filter selects).
+   *
+   * @param options filter, capacity, drop policy
+   * @returns the stream
+   */
+  events(options?: EventStreamOptions): EventStream<ClusterEvent>;
   events(options: EventStreamOptions = {}): EventStream<ClusterEvent> {
     return openStream(this.#dispatcher, this.#streams, options, {
       closed: this.#closed,

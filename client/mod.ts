@@ -17,6 +17,8 @@ export {
   type ReconnectOptions,
   type SessionTotals,
   type StateChange,
+  type TypedActionArgs,
+  type TypedActionOptions,
 } from "./client.ts";
 export {
   Cluster,

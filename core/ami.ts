@@ -7,7 +7,21 @@
  */
 
 import { AMI_ACTIONS } from "./generated/ami_actions.ts";
-import type { AmiActionName } from "./generated/ami_actions.ts";
+import type {
+  AmiActionCompletions,
+  AmiActionFields,
+  AmiActionName,
+} from "./generated/ami_actions.ts";
+import type { AmiEventHeaders } from "./generated/ami_events.ts";
+import type { AmiMessage } from "./message.ts";
+import type { FieldValue } from "./serializer.ts";
+import type {
+  CommandResult,
+  EventListResult,
+  LogoffResult,
+  OriginateResult,
+  ResponseResult,
+} from "./connection_types.ts";
 import { AMI_EVENT_DOCS_NAMES, AMI_EVENTS } from "./generated/ami_events.ts";
 import type { AmiEventName } from "./generated/ami_events.ts";
 
@@ -21,7 +35,7 @@ export type {
   AmiEnum,
   AmiValue,
 } from "./generated/ami_actions.ts";
-export { AMI_EVENTS } from "./generated/ami_events.ts";
+export { AMI_EVENT_DOCS_NAMES, AMI_EVENTS } from "./generated/ami_events.ts";
 export type {
   AmiEventClass,
   AmiEventHeaders,
@@ -77,3 +91,64 @@ export function amiActionDocsUrl(name: AmiActionName): string {
 export function amiEventDocsUrl(name: AmiEventName): string {
   return `${AMI_DOCS_BASE}/AMI_Events/${AMI_EVENT_DOCS_NAMES[name] ?? name}`;
 }
+
+// ---- the typed API's types (no runtime cost: types only) ----
+
+/**
+ * Headers any event may carry besides its documented ones: the event name,
+ * its class list, the ActionID of an answer, the system name and timestamp
+ * (when enabled in manager.conf), and channel variables (`channelvars`),
+ * prefixed inside snapshot blocks (`DestChanVariable`).
+ */
+export type AmiCommonHeader =
+  | "Event"
+  | "Privilege"
+  | "ActionID"
+  | "SystemName"
+  | "Timestamp"
+  | "ChanVariable"
+  | `ChanVariable(${string})`
+  | `${string}ChanVariable`
+  | `${string}ChanVariable(${string})`;
+
+/** A header name of a known event: documented or common (a UserEvent's are its sender's: any). */
+export type AmiEventHeader<N extends AmiEventName> = N extends "UserEvent" ? string
+  : AmiEventHeaders[N] | AmiCommonHeader;
+
+/**
+ * A known event as listeners and iterators see it: its `name` narrowed and
+ * its header names checked and completed. At run time it is the same
+ * {@link AmiMessage} (lookups stay case-insensitive).
+ */
+export interface AmiEvent<N extends AmiEventName = AmiEventName> extends AmiMessage {
+  /** The event's name. */
+  readonly name: N;
+  /** The first value of a header (case-insensitive), or `undefined`. */
+  get(name: AmiEventHeader<N>): string | undefined;
+  /** Every value of a repeated header, in order. */
+  getAll(name: AmiEventHeader<N>): string[];
+  /** Whether the header is present. */
+  has(name: AmiEventHeader<N>): boolean;
+}
+
+/**
+ * The fields of a known action: its documented ones (required ones
+ * required), and any other field too (newer Asterisk versions and modules
+ * add some). The engine sets `ActionID` itself.
+ */
+export type AmiActionFieldsFor<N extends AmiActionName> =
+  & Omit<AmiActionFields[N], "ActionID">
+  & { readonly [field: string]: FieldValue | undefined };
+
+/**
+ * The result of a known action, by how its docs say it completes: an event
+ * list, Command output, an async Originate's OriginateResponse (or its
+ * response when not async), Logoff's Goodbye; any other action completes on
+ * its response, or on an event list when the response says so (the wire
+ * decides: the docs do not mark every list).
+ */
+export type AmiActionResultFor<N extends AmiActionName> = N extends "Logoff" ? LogoffResult
+  : AmiActionCompletions[N] extends "eventList" ? EventListResult
+  : AmiActionCompletions[N] extends "command" ? CommandResult
+  : AmiActionCompletions[N] extends "originate" ? OriginateResult | ResponseResult
+  : ResponseResult | EventListResult;

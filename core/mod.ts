@@ -60,3 +60,32 @@ export type {
   StateNotice,
 } from "./connection_types.ts";
 export { CONNECTION_TRANSITIONS, isConnectionTransition } from "./connection_states.ts";
+export {
+  AMI_ACTIONS,
+  AMI_DOCS_BASE,
+  AMI_EVENT_DOCS_NAMES,
+  AMI_EVENTS,
+  amiActionDocsUrl,
+  amiEventDocsUrl,
+  isAmiActionName,
+  isAmiEventName,
+} from "./ami.ts";
+export type {
+  AmiActionCompletions,
+  AmiActionFields,
+  AmiActionFieldsFor,
+  AmiActionInfo,
+  AmiActionName,
+  AmiActionResultFor,
+  AmiCommonHeader,
+  AmiCompletion,
+  AmiEnum,
+  AmiEvent,
+  AmiEventClass,
+  AmiEventHeader,
+  AmiEventHeaders,
+  AmiEventHeaderValues,
+  AmiEventInfo,
+  AmiEventName,
+  AmiValue,
+} from "./ami.ts";
