@@ -10,6 +10,8 @@
 import { readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { TlsOptions } from "../client/transport.ts";
+import { LocalProtocolError } from "../core/errors.ts";
+import { actionText } from "../core/serializer.ts";
 import type { Redactor } from "./redact.ts";
 
 /** The subcommands. */
@@ -314,6 +316,14 @@ function parseAction(args: readonly string[]): ActionCommand {
     if (eq <= 0) throw new UsageError(`expected Key=Value, got ${JSON.stringify(p)}`, "action");
     return [p.slice(0, eq), p.slice(eq + 1)];
   });
+  // The serializer's own checks (name, keys, values, line length), before
+  // any secret is read or any connection made.
+  try {
+    actionText({ name: action, fields });
+  } catch (error) {
+    if (error instanceof LocalProtocolError) throw new UsageError(error.message, "action");
+    throw error;
+  }
   let timeoutMs: number | undefined;
   if (values.timeout !== undefined) {
     timeoutMs = Number(values.timeout);

@@ -144,6 +144,23 @@ describe(`amikit action (${RUNTIME})`, () => {
     }
   });
 
+  test("a bad key or action name exits 2 before connecting, with the reason", async () => {
+    const before = sim.stats.actions;
+    for (
+      const [args, pattern] of [
+        [["Ping", "Bad Key: x=1"], /field key "Bad Key: x" contains ":"/],
+        [["Ping:"], /action name "Ping:" contains ":"/],
+      ] as const
+    ) {
+      const r = await action([...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.match(r.stderr, /amikit action --help/);
+      assert.equal(r.stdout, "");
+    }
+    assert.equal(sim.stats.actions, before, "nothing reached the server (no Login)");
+  });
+
   test("usage errors exit 2 and point at --help; help has examples", async () => {
     const r = await runScript("cli/main", ["action"], {});
     assert.equal(r.code, 2);

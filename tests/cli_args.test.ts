@@ -100,6 +100,28 @@ describe("command line", () => {
     assert.equal(c.timeoutMs, 5000);
   });
 
+  test("action: a bad name, key or value is a usage error before anything connects", () => {
+    const bad: [string[], RegExp][] = [
+      [["Ping:", "X=1"], /action name "Ping:" contains ":"/],
+      [[" Ping"], /action name " Ping" has leading or trailing white space/],
+      [["Ping", "Evil: x=1"], /field key "Evil: x" contains ":"/],
+      [["Ping", " X=1"], /field key " X" has leading or trailing white space/],
+      [["Ping", "X\nY=1"], /field key "X\\nY" contains CR, LF or NUL/],
+      [["Ping", "X=a\r\nAction: Originate"], /value of field "X" contains CR, LF or NUL/],
+      [["Ping", "ActionID=7"], /set by the action itself/],
+      [["Ping", "X=" + "v".repeat(1100)], /Asterisk accepts at most 1023 bytes/],
+      [["Ping", "=v"], /expected Key=Value/],
+    ];
+    for (const [args, pattern] of bad) {
+      assert.throws(() => parseCommandLine(["action", ...args]), (e: unknown) => {
+        assert.ok(e instanceof UsageError, String(e));
+        assert.equal(e.subcommand, "action");
+        assert.match(e.message, pattern);
+        return true;
+      }, JSON.stringify(args));
+    }
+  });
+
   test("host:port forms", () => {
     assert.deepEqual(parseHostPort("0.0.0.0:9464"), { host: "0.0.0.0", port: 9464 });
     assert.deepEqual(parseHostPort(":9464"), { host: "127.0.0.1", port: 9464 });
