@@ -648,7 +648,7 @@ async function nodesFromConfig(
     throw new UsageError(`config file ${path}: expected {"nodes": [ ... ]} with at least one node`);
   }
   const out: NodeSpec[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, string>();
   let warnedMode = false;
   // The --tls* flags are every node's default; a node's own "tls" wins.
   const flagTls = tlsFromFlags(flags, options);
@@ -662,8 +662,15 @@ async function nodesFromConfig(
     };
     const host = str(raw.host, "host") ?? "127.0.0.1";
     const name = nodeName(str(raw.name, "name") ?? host);
-    if (seen.has(name)) throw new UsageError(`${where}: node name ${name} repeated`);
-    seen.add(name);
+    const idForm = actionIdForm(name);
+    const other = seen.get(idForm);
+    if (other === name) throw new UsageError(`${where}: node name ${name} repeated`);
+    if (other !== undefined) {
+      throw new UsageError(
+        `${where}: node names ${name} and ${other} would share ActionIDs; rename one`,
+      );
+    }
+    seen.set(idForm, name);
     if (flags.nodes.length > 0 && !flags.nodes.includes(name)) continue;
     const username = str(raw.username, "username") ?? env.AMI_USERNAME;
     if (username === undefined) throw new UsageError(`${where}: no username`);
@@ -752,14 +759,25 @@ function parseAuth(auth: string | undefined): "plain" | "md5" {
 }
 
 /**
- * A node name usable in ActionIDs and labels: characters other than
- * letters, digits, `_` and `-` become `_`.
+ * Checks a node name: it is shown, logged and used as a metrics label as
+ * given (the client derives the ActionID-safe form internally).
  *
  * @param name the wanted name
- * @returns the name as used
+ * @returns the name
+ * @throws {UsageError} when it is empty or holds a control character
  */
 export function nodeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_-]/g, "_") || "node";
+  if (name.trim() === "") throw new UsageError("the node name is empty");
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(name)) {
+    throw new UsageError(`the node name ${JSON.stringify(name)} contains a control character`);
+  }
+  return name;
+}
+
+/** The form the client puts in ActionIDs (see idPart in client/client.ts). */
+function actionIdForm(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]/g, "_");
 }
 
 /**

@@ -44,6 +44,7 @@ describe(`amikit action (${RUNTIME})`, () => {
     assert.equal(out.ok, true);
     assert.equal(out.kind, "response");
     assert.equal(out.action, "Ping");
+    assert.equal(out.node, "127.0.0.1", "the node's name as given (the host), not rewritten");
     assert.deepEqual(out.response[0], ["Response", "Success"]);
     assert.ok(out.response.some(([k, v]: [string, string]) => k === "Ping" && v === "Pong"));
     noSecret(r);

@@ -130,9 +130,38 @@ describe("command line", () => {
     assert.throws(() => parseHostPort("h:70000"), UsageError);
   });
 
-  test("node names are safe for ActionIDs and labels", () => {
-    assert.equal(nodeName("10.0.0.5"), "10_0_0_5");
+  test("node names are kept as given (the ActionID-safe form is the client's, internal)", () => {
+    assert.equal(nodeName("10.0.0.5"), "10.0.0.5");
     assert.equal(nodeName("pbx-1"), "pbx-1");
+    assert.equal(nodeName("pbx 1 (east)"), "pbx 1 (east)");
+    assert.throws(() => nodeName(""), /node name is empty/);
+    assert.throws(() => nodeName("a\nb"), /control character/);
+  });
+
+  test("config: two names that would share ActionIDs are refused", async () => {
+    const t = tmp();
+    try {
+      const cfg = t.file(
+        "nodes.json",
+        JSON.stringify({
+          nodes: [
+            { name: "pbx.1", host: "10.0.0.1", username: "u", secretEnv: "S" },
+            { name: "pbx_1", host: "10.0.0.2", username: "u", secretEnv: "S" },
+          ],
+        }),
+      );
+      await assert.rejects(
+        resolveNodes({ nodes: [], config: cfg }, {
+          env: { S: "x" },
+          redactor: new Redactor(),
+          warn: () => {},
+        }),
+        (e: unknown) =>
+          e instanceof UsageError && /pbx_1 and pbx\.1 would share ActionIDs/.test(e.message),
+      );
+    } finally {
+      t.done();
+    }
   });
 });
 
@@ -152,7 +181,7 @@ describe("resolving nodes and secrets", () => {
       warn: noWarn,
     });
     assert.deepEqual(n, {
-      name: "pbx_example",
+      name: "pbx.example",
       host: "pbx.example",
       port: 5039,
       username: "dialer",
