@@ -116,6 +116,8 @@ export interface LogFlags {
 /** A parsed command line. */
 export type ParsedCommand =
   | { readonly command: "help"; readonly topic?: Subcommand }
+  | { readonly command: "usage" }
+  | { readonly command: "version" }
   | ListenCommand
   | ActionCommand
   | SimulateCommand
@@ -212,7 +214,9 @@ const LOG_OPTIONS = {
  */
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === "help" || sub === "--help" || sub === "-h") {
+  if (sub === undefined) return { command: "usage" };
+  if (sub === "--version" || sub === "-V") return { command: "version" };
+  if (sub === "help" || sub === "--help" || sub === "-h") {
     const topic = rest[0];
     return { command: "help", topic: isSubcommand(topic) ? topic : undefined };
   }
@@ -851,7 +855,8 @@ Commands:
   simulate   run the AMI simulator (for tests and trying things out)
   demo       start a simulator in-process, place a few calls, show what happens
 
-Run "amikit <command> --help" for the options of a command.
+Run "amikit <command> --help" for the options of a command,
+"amikit --version" for the version.
 
 Examples:
   amikit demo

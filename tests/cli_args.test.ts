@@ -29,7 +29,10 @@ function tmp(): { dir: string; file: (name: string, text: string) => string; don
 
 describe("command line", () => {
   test("subcommands and help", () => {
-    assert.deepEqual(parseCommandLine([]), { command: "help", topic: undefined });
+    assert.deepEqual(parseCommandLine([]), { command: "usage" });
+    assert.deepEqual(parseCommandLine(["--help"]), { command: "help", topic: undefined });
+    assert.deepEqual(parseCommandLine(["--version"]), { command: "version" });
+    assert.deepEqual(parseCommandLine(["-V"]), { command: "version" });
     assert.deepEqual(parseCommandLine(["listen", "--help"]), { command: "help", topic: "listen" });
     assert.deepEqual(parseCommandLine(["help", "action"]), { command: "help", topic: "action" });
     assert.throws(() => parseCommandLine(["frobnicate"]), UsageError);

@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { connect } from "../mod.ts";
 import { runScript, RUNTIME, startScript, waitFor } from "./_spawn.ts";
@@ -101,6 +101,26 @@ describe(`amikit demo and simulate (${RUNTIME})`, () => {
     });
     assert.equal(half.code, 2);
     assert.match(half.stderr, /--tls-cert and --tls-key go together/);
+  });
+
+  test("--version prints deno.json's version; bare amikit prints usage to stderr, exit 2", async () => {
+    // deno.json in the source tree; the built package.json (made from it) under Node.
+    const manifest = [
+      new URL("../deno.json", import.meta.url),
+      new URL("../../package.json", import.meta.url),
+    ]
+      .find((u) => existsSync(u))!;
+    const { version } = JSON.parse(readFileSync(manifest, "utf8"));
+    const v = await runScript("cli/main", ["--version"], {});
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal(v.stdout, `amikit ${version}\n`);
+    const bare = await runScript("cli/main", [], {});
+    assert.equal(bare.code, 2);
+    assert.equal(bare.stdout, "");
+    assert.match(bare.stderr, /Usage: amikit <command>/);
+    const help = await runScript("cli/main", ["--help"], {});
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--version/);
   });
 
   test("simulate without users is a usage error", async () => {
