@@ -904,10 +904,15 @@ fails or times out, 2 for a usage error.
 ${CONNECT_HELP}
 
 Examples:
-  amikit action Ping -u admin --host 10.0.0.5
+  # against "amikit simulate" in another terminal (user admin, secret amp111; in its
+  # lab dialplan Local/100@lab answers, waits 2 s and hangs up):
+  export AMI_USERNAME=admin AMI_SECRET=amp111
+  amikit action Ping
   amikit action Command Command="core show channels"
   amikit action CoreShowChannels
-  amikit action Originate Channel=Local/100@default Context=default Exten=200 Priority=1 Async=true
+  amikit action Originate Channel=Local/100@lab Application=Wait Data=1 Async=true
+  # against real servers:
+  amikit action Ping -u admin --host 10.0.0.5
   amikit action Getvar Variable=CHANNEL(language) Channel=PJSIP/100-00000001 -c nodes.json --node pbx2`,
 
   simulate: `Usage: amikit simulate [options]
@@ -923,6 +928,8 @@ Filter, Logoff, and writes "listening on HOST:PORT" to stderr.
   -u, --username USER    one user (with all permissions) whose secret comes from
                          AMI_SECRET_FILE, --secret-file, AMI_SECRET or a prompt
                          (env AMI_USERNAME)
+                         with neither --users nor --username: the user admin with
+                         secret amp111 and all permissions (labs only; said on stderr)
   --dialplan FILE        JSON dialplan: {"default": {"100": [{"app": "Answer"}, ...]}}
                          (default: the lab dialplan: 100 answers, 101 busy, 102 no answer, ...)
   --banner TEXT          the banner line (default "Asterisk Call Manager/13.0.0")
@@ -931,6 +938,7 @@ Filter, Logoff, and writes "listening on HOST:PORT" to stderr.
   --log-level LEVEL      debug, info, warning or error (default info)
 
 Examples:
+  amikit simulate                          (port 5038, user admin, secret amp111)
   AMI_USERNAME=admin AMI_SECRET=test amikit simulate --port 5038
   amikit simulate --port 5039 -u admin --tls-cert cert.pem --tls-key key.pem
   amikit simulate --port 0 --users users.json --dialplan dialplan.json`,

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { fileURLToPath } from "node:url";
 import { AmiSimulator } from "../testing/mod.ts";
-import { runScript, RUNTIME } from "./_spawn.ts";
+import { runScript, RUNTIME, startScript, waitFor } from "./_spawn.ts";
 
 const SECRET = "Act10n-S3cret-91ab";
 
@@ -181,4 +181,47 @@ describe(`amikit action (${RUNTIME})`, () => {
     assert.match(help.stdout, /Usage: amikit action/);
     assert.match(help.stdout, /Examples:/);
   });
+
+  test("the help's local examples (Originate included) work against amikit simulate", {
+    timeout: 90_000,
+  }, async () => {
+    const help = (await runScript("cli/main", ["action", "--help"], {})).stdout;
+    const examples = help.slice(help.indexOf("Examples")).split("\n").map((l) => l.trim());
+    // `export A=b C=d` lines set the environment of the commands after them.
+    const env: Record<string, string> = {};
+    for (const l of examples.filter((l) => l.startsWith("export "))) {
+      for (const [k, v] of words(l.slice(7)).map((w) => w.split("="))) env[k] = v;
+    }
+    const local = examples.filter((l) =>
+      l.startsWith("amikit action ") && !/--host|-c |--config/.test(l)
+    );
+    assert.ok(local.some((l) => l.includes("Originate")), help);
+    const simulator = startScript("cli/main", ["simulate", "--port", "0"], { timeoutMs: 80_000 });
+    try {
+      await waitFor(
+        () => /listening on 127\.0\.0\.1:\d+/.test(simulator.stderr()),
+        15_000,
+        "start",
+      );
+      const port = /listening on 127\.0\.0\.1:(\d+)/.exec(simulator.stderr())![1];
+      for (const line of local) {
+        const r = await runScript("cli/main", [...words(line).slice(1), "--port", port], {
+          env,
+          timeoutMs: 20_000,
+        });
+        assert.equal(r.code, 0, `${line}\n${r.stdout}\n${r.stderr}`);
+        const out = JSON.parse(r.stdout);
+        assert.equal(out.ok, true, line);
+        if (line.includes("Originate")) assert.equal(out.kind, "originate", r.stdout);
+      }
+    } finally {
+      simulator.child.kill("SIGTERM");
+      await simulator.done;
+    }
+  });
 });
+
+/** Splits a shell line into words (double quotes group, and are removed). */
+function words(line: string): string[] {
+  return (line.match(/(?:[^\s"]+|"[^"]*")+/g) ?? []).map((w) => w.replace(/"/g, ""));
+}

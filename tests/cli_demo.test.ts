@@ -123,9 +123,27 @@ describe(`amikit demo and simulate (${RUNTIME})`, () => {
     assert.match(help.stdout, /--version/);
   });
 
-  test("simulate without users is a usage error", async () => {
-    const r = await runScript("cli/main", ["simulate", "--port", "0"], {});
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /give --users FILE, or --username/);
+  test("simulate without users accepts admin/amp111 and says so on stderr and in --help", async () => {
+    const run = startScript("cli/main", ["simulate", "--port", "0"], { timeoutMs: 20_000 });
+    await waitFor(() => /listening on 127\.0\.0\.1:\d+/.test(run.stderr()), 15_000, "start");
+    assert.match(run.stderr(), /default user admin with secret amp111/);
+    const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(run.stderr())![1]);
+    const client = await connect({
+      host: "127.0.0.1",
+      port,
+      username: "admin",
+      secret: "amp111",
+      reconnect: false,
+    });
+    try {
+      assert.equal((await client.action("Ping")).response.get("Ping"), "Pong");
+    } finally {
+      await client.close();
+    }
+    process.kill(run.child.pid!, "SIGTERM");
+    const result = await run.done;
+    assert.equal(result.code, 0, result.stderr);
+    const help = await runScript("cli/main", ["simulate", "--help"], {});
+    assert.match(help.stdout, /admin.*amp111/);
   });
 });
