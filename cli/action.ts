@@ -7,7 +7,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { ActionResult } from "../core/connection_types.ts";
-import { ActionError, AmiError, AuthError, ConnectError } from "../core/errors.ts";
+import { ActionError, AmiError } from "../core/errors.ts";
 import type { AmiMessage } from "../core/message.ts";
 import { isAsyncOriginate } from "../core/originate.ts";
 import { connect } from "../mod.ts";
@@ -19,6 +19,7 @@ import {
   stdinIsTerminal,
   UsageError,
 } from "./_args.ts";
+import { connectFailureLine } from "./_failure.ts";
 import { EXIT, exitAfterFlush } from "./_process.ts";
 import { JsonOutput } from "./json_out.ts";
 import { configureLogging } from "./log_sink.ts";
@@ -120,12 +121,13 @@ export async function runAction(cmd: ActionCommand, redactor: Redactor): Promise
       reconnect: false,
     });
   } catch (error) {
-    const what = error instanceof AuthError
-      ? `login refused for ${n.username} on ${n.host}:${n.port}`
-      : error instanceof ConnectError
-      ? `cannot connect to ${n.host}:${n.port}`
-      : `cannot log in to ${n.host}:${n.port}`;
-    logger.error("{what}: {error}", { what, error: redactor.errorText(error) });
+    logger.error("{line}", {
+      line: connectFailureLine(
+        error,
+        { where: `${n.host}:${n.port}`, username: n.username },
+        redactor,
+      ),
+    });
     return exitAfterFlush(EXIT.failed, sink);
   }
   let code: number = EXIT.ok;
