@@ -871,7 +871,12 @@ each event to stdout as one JSON line:
 Headers keep their order and repeated keys. If stdout is slower than the
 events, lines are buffered up to a bound, then dropped and counted (reported
 on stderr once per interval); the socket is never left unread.
-SIGINT or SIGTERM logs off and exits 0. A failed login exits 1.
+A server that cannot be reached is retried with backoff for as long as it
+takes, and a lost connection reconnects; each change of a node's state is
+one line on stderr ("node pbx1: ready", "cannot connect to node pbx1 ...;
+retrying in 2.0 s"). SIGINT or SIGTERM logs off and exits 0. A login refused
+before the node was ever ready exits 1 (wrong credentials do not fix
+themselves).
 
 Filters:
   -e, --event NAME       keep only these events (repeatable or comma-separated;
