@@ -28,7 +28,7 @@ import {
   serverOptions,
   stdinIsTerminal,
 } from "./_args.ts";
-import { CLIENT_STATES, nodeMetrics } from "./_metrics.ts";
+import { CLIENT_STATES } from "./_metrics.ts";
 import { EXIT, exitAfterFlush, onTerminate } from "./_process.ts";
 import { JsonOutput } from "./json_out.ts";
 import { configureLogging } from "./log_sink.ts";
@@ -181,9 +181,7 @@ export async function runListen(cmd: ListenCommand, redactor: Redactor): Promise
       metrics = await startMetricsServer(address, {
         metrics: () =>
           renderMetrics({
-            nodes: Object.fromEntries(
-              cluster.stats().nodes.map((s) => [s.node, nodeMetrics(s)]),
-            ),
+            nodes: cluster.stats().nodes,
             logRecordsDropped: sink.stats().dropped,
             outputLinesDropped: out.stats().dropped,
           }, { states: CLIENT_STATES }),
