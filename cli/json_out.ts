@@ -139,12 +139,18 @@ export class JsonOutput {
     return this.#writer.flush(timeoutMs);
   }
 
+  /** Whether stdout failed (e.g. closed by the reader): nothing more is written. */
+  get closed(): boolean {
+    return this.#writer.stats().failed;
+  }
+
   #offer(text: string): boolean {
     if (this.#writer.offer(text + "\n")) {
       this.#lines++;
       return true;
     }
-    this.#reporter.note();
+    // A closed stdout is not a slow one: nothing to report, the command stops.
+    if (!this.closed) this.#reporter.note();
     return false;
   }
 }

@@ -100,8 +100,9 @@ export async function runListen(cmd: ListenCommand, redactor: Redactor): Promise
         { since, total, buffered },
       ),
     onError: (error) => {
-      // stdout closed (e.g. piped into `head`): stop as on a signal.
-      logger.info("stdout closed ({error}); logging off", { error: redactor.errorText(error) });
+      // stdout closed (e.g. piped into `head -1`): the reader has what it
+      // wanted, so log off and exit 0 without a word (unless debugging).
+      logger.debug("stdout closed ({error}); logging off", { error: redactor.errorText(error) });
       void shutdown(EXIT.ok);
     },
   });
@@ -134,10 +135,10 @@ export async function runListen(cmd: ListenCommand, redactor: Redactor): Promise
     await metrics?.close();
     await out.flush(2_000);
     const s = out.stats();
-    logger.info("stopped: {lines} event lines written, {dropped} dropped", {
-      lines: s.lines,
-      dropped: s.dropped,
-    });
+    const stopped = { lines: s.lines, dropped: s.dropped };
+    const text = "stopped: {lines} event lines written, {dropped} dropped";
+    if (out.closed) logger.debug(text, stopped);
+    else logger.info(text, stopped);
     return exitAfterFlush(code, sink);
   }
 

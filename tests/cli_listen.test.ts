@@ -225,4 +225,20 @@ describe(`amikit listen (${RUNTIME})`, () => {
       }
     },
   );
+
+  test("stdout closed by the reader (| head -1): exits 0 quietly, no drop report", async () => {
+    const run = listen([]);
+    await waitFor(() => /node pbx1: ready/.test(run.stderr()), 15_000, "listen to log in");
+    sim.emit([["Event", "First"]]);
+    await waitFor(() => lines(run.stdout()).length >= 1, 5_000, "the first line");
+    run.child.stdout!.destroy(); // what `head -1` does after its line
+    for (let i = 0; i < 50 && run.child.exitCode === null; i++) {
+      sim.emit([["Event", "More"], ["N", String(i)]]);
+      await sleep(50);
+    }
+    const result = await run.done;
+    assert.equal(result.timedOut, false);
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /stdout slow|dropped|ERR|WRN/, result.stderr);
+  });
 });
