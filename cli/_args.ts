@@ -113,6 +113,12 @@ export interface LogFlags {
   readonly logFormat: "text" | "json";
 }
 
+/** `--headers`: how headers are written in JSON output. */
+export interface OutputFlags {
+  /** `pairs` (`[["Key","v"],...]`, the default) or `object` (`{"Key":"v"}`). */
+  readonly headersForm: "pairs" | "object";
+}
+
 /** A parsed command line. */
 export type ParsedCommand =
   | { readonly command: "help"; readonly topic?: Subcommand }
@@ -124,7 +130,7 @@ export type ParsedCommand =
   | DemoCommand;
 
 /** `amikit listen`. */
-export interface ListenCommand extends ConnectFlags, LogFlags {
+export interface ListenCommand extends ConnectFlags, LogFlags, OutputFlags {
   /** Discriminant. */
   readonly command: "listen";
   /** Event names to keep (case-insensitive, `*` wildcard); empty keeps all. */
@@ -138,7 +144,7 @@ export interface ListenCommand extends ConnectFlags, LogFlags {
 }
 
 /** `amikit action`. */
-export interface ActionCommand extends ConnectFlags, LogFlags {
+export interface ActionCommand extends ConnectFlags, LogFlags, OutputFlags {
   /** Discriminant. */
   readonly command: "action";
   /** The action's name. */
@@ -256,6 +262,14 @@ function logFlags(values: Record<string, unknown>, sub: Subcommand): LogFlags {
   return { logLevel: level as LogFlags["logLevel"], logFormat: format };
 }
 
+function outputFlags(values: Record<string, unknown>, sub: Subcommand): OutputFlags {
+  const form = (values.headers as string | undefined) ?? "pairs";
+  if (form !== "pairs" && form !== "object") {
+    throw new UsageError(`--headers must be pairs or object, not ${form}`, sub);
+  }
+  return { headersForm: form };
+}
+
 function connectFlags(values: Record<string, unknown>): ConnectFlags {
   return {
     config: values.config as string | undefined,
@@ -284,6 +298,7 @@ function parseListen(args: readonly string[]): ListenCommand {
       header: { type: "string", short: "H", multiple: true },
       "event-mask": { type: "string" },
       metrics: { type: "string", short: "m" },
+      headers: { type: "string" },
     },
     allowPositionals: true,
     strict: true,
@@ -297,6 +312,7 @@ function parseListen(args: readonly string[]): ListenCommand {
     command: "listen",
     ...connectFlags(values),
     ...logFlags(values, "listen"),
+    ...outputFlags(values, "listen"),
     events: (values.event ?? []).flatMap((e) => e.split(",")).map((e) => e.trim()).filter(
       (e) => e !== "",
     ),
@@ -309,7 +325,12 @@ function parseListen(args: readonly string[]): ListenCommand {
 function parseAction(args: readonly string[]): ActionCommand {
   const { values, positionals } = parseArgs({
     args: [...args],
-    options: { ...CONNECT_OPTIONS, ...LOG_OPTIONS, timeout: { type: "string", short: "t" } },
+    options: {
+      ...CONNECT_OPTIONS,
+      ...LOG_OPTIONS,
+      timeout: { type: "string", short: "t" },
+      headers: { type: "string" },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -339,6 +360,7 @@ function parseAction(args: readonly string[]): ActionCommand {
     command: "action",
     ...connectFlags(values),
     ...logFlags(values, "action"),
+    ...outputFlags(values, "action"),
     action,
     fields,
     timeoutMs,
@@ -868,7 +890,10 @@ Examples:
 Connects to one or more servers, reconnecting as the client does, and writes
 each event to stdout as one JSON line:
   {"node":"pbx1","event":"Hangup","headers":[["Event","Hangup"],["Channel","..."],...]}
-Headers keep their order and repeated keys. If stdout is slower than the
+Headers keep their order and repeated keys; with --headers object they are
+an object instead, a repeated key's values in an array, for jq:
+  {"node":"pbx1","event":"VarSet","headers":{"Event":"VarSet","Variable":["a=1","b=2"]}}
+If stdout is slower than the
 events, lines are buffered up to a bound, then dropped and counted (reported
 on stderr once per interval); the socket is never left unread.
 A server that cannot be reached is retried with backoff for as long as it
@@ -885,6 +910,10 @@ Filters:
   -H, --header K~REGEX   ... whose header K matches REGEX
   --event-mask MASK      the Login Events: mask (on, off, or classes like call,agent; default on)
 
+Output:
+  --headers FORM         pairs: [["Key","v"],...] in order (default); object: {"Key":"v",
+                         "Variable":["a","b"]} (repeated keys as arrays), handy with jq
+
 Metrics:
   -m, --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics
                            and health at /healthz (200 when every node is up)
@@ -894,7 +923,8 @@ ${CONNECT_HELP}
 Examples:
   AMI_USERNAME=admin AMI_SECRET_FILE=~/.ami-secret amikit listen --host 10.0.0.5
   amikit listen -c nodes.json -e Newchannel,Hangup -H Context=from-pstn
-  amikit listen -c nodes.json --metrics 127.0.0.1:9464 | jq -c 'select(.event=="Hangup")'`,
+  amikit listen -c nodes.json --metrics 127.0.0.1:9464 | jq -c 'select(.event=="Hangup")'
+  amikit listen --headers object -e Hangup | jq -r '.headers.Channel'`,
 
   action: `Usage: amikit action <Action> [Key=Value ...] [options]
 
@@ -905,6 +935,8 @@ an async Originate the OriginateResponse event. Repeated keys are kept
 fails or times out, 2 for a usage error.
 
   -t, --timeout MS       the action's deadline (default: the client's)
+  --headers FORM         pairs: [["Key","v"],...] in order (default); object: {"Key":"v",
+                         "Variable":["a","b"]} (repeated keys as arrays), handy with jq
 
 ${CONNECT_HELP}
 

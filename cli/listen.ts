@@ -94,6 +94,7 @@ export async function runListen(cmd: ListenCommand, redactor: Redactor): Promise
   let shuttingDown = false;
   const out = new JsonOutput({
     redactor,
+    headers: cmd.headersForm,
     onDrops: (since, total, buffered) =>
       logger.warn(
         "stdout slow: {since} event lines dropped since the last report ({total} in total; {buffered} characters buffered)",

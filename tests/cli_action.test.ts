@@ -50,6 +50,14 @@ describe(`amikit action (${RUNTIME})`, () => {
     noSecret(r);
   });
 
+  test("--headers object prints the response as an object", async () => {
+    const r = await action(["Ping", "--headers", "object"]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.response.Response, "Success");
+    assert.equal(out.response.Ping, "Pong");
+  });
+
   test("an async Originate waits for its OriginateResponse (call events on) and prints it", async () => {
     const r = await action([
       "Originate",
