@@ -26,6 +26,22 @@ describe(`amikit demo and simulate (${RUNTIME})`, () => {
       assert.match(r.stdout, /6 originated: 4 answered, 1 busy, 1 no answer \(as planned\)/);
       assert.match(r.stdout, /amikit_events_delivered_total\{node="demo"\} \d+/);
       assert.match(r.stdout, /0 events dropped, 0 orphan responses, 0 reconnects/);
+      // The summary and the metrics excerpt are one snapshot: the same numbers.
+      const summaryEvents = Number(
+        /events\s+([\d,]+) received/.exec(r.stdout)?.[1].replace(/,/g, ""),
+      );
+      const metricEvents = Number(
+        /amikit_events_delivered_total\{node="demo"\} (\d+)/.exec(r.stdout)?.[1],
+      );
+      assert.ok(summaryEvents > 0, r.stdout);
+      assert.equal(summaryEvents, metricEvents, r.stdout);
+      const summaryActions = Number(
+        /actions\s+(\d+) completed: (\d+) ok, (\d+) failed/.exec(r.stdout)?.[2],
+      );
+      const metricCompleted = Number(
+        /amikit_actions_completed_total\{node="demo"\} (\d+)/.exec(r.stdout)?.[1],
+      );
+      assert.equal(summaryActions, metricCompleted, r.stdout);
       assert.ok(!r.stdout.includes("\u001b["), "no colour codes when stdout is not a terminal");
       assert.ok(
         !/demo-[0-9a-f]{8}-/.test(r.stdout + r.stderr),
