@@ -10,6 +10,8 @@
 import { readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { TlsOptions } from "../client/transport.ts";
+import { LocalProtocolError } from "../core/errors.ts";
+import { actionText } from "../core/serializer.ts";
 import type { Redactor } from "./redact.ts";
 
 /** The subcommands. */
@@ -111,16 +113,24 @@ export interface LogFlags {
   readonly logFormat: "text" | "json";
 }
 
+/** `--headers`: how headers are written in JSON output. */
+export interface OutputFlags {
+  /** `pairs` (`[["Key","v"],...]`, the default) or `object` (`{"Key":"v"}`). */
+  readonly headersForm: "pairs" | "object";
+}
+
 /** A parsed command line. */
 export type ParsedCommand =
   | { readonly command: "help"; readonly topic?: Subcommand }
+  | { readonly command: "usage" }
+  | { readonly command: "version" }
   | ListenCommand
   | ActionCommand
   | SimulateCommand
   | DemoCommand;
 
 /** `amikit listen`. */
-export interface ListenCommand extends ConnectFlags, LogFlags {
+export interface ListenCommand extends ConnectFlags, LogFlags, OutputFlags {
   /** Discriminant. */
   readonly command: "listen";
   /** Event names to keep (case-insensitive, `*` wildcard); empty keeps all. */
@@ -134,7 +144,7 @@ export interface ListenCommand extends ConnectFlags, LogFlags {
 }
 
 /** `amikit action`. */
-export interface ActionCommand extends ConnectFlags, LogFlags {
+export interface ActionCommand extends ConnectFlags, LogFlags, OutputFlags {
   /** Discriminant. */
   readonly command: "action";
   /** The action's name. */
@@ -210,7 +220,9 @@ const LOG_OPTIONS = {
  */
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === "help" || sub === "--help" || sub === "-h") {
+  if (sub === undefined) return { command: "usage" };
+  if (sub === "--version" || sub === "-V") return { command: "version" };
+  if (sub === "help" || sub === "--help" || sub === "-h") {
     const topic = rest[0];
     return { command: "help", topic: isSubcommand(topic) ? topic : undefined };
   }
@@ -250,6 +262,14 @@ function logFlags(values: Record<string, unknown>, sub: Subcommand): LogFlags {
   return { logLevel: level as LogFlags["logLevel"], logFormat: format };
 }
 
+function outputFlags(values: Record<string, unknown>, sub: Subcommand): OutputFlags {
+  const form = (values.headers as string | undefined) ?? "pairs";
+  if (form !== "pairs" && form !== "object") {
+    throw new UsageError(`--headers must be pairs or object, not ${form}`, sub);
+  }
+  return { headersForm: form };
+}
+
 function connectFlags(values: Record<string, unknown>): ConnectFlags {
   return {
     config: values.config as string | undefined,
@@ -278,6 +298,7 @@ function parseListen(args: readonly string[]): ListenCommand {
       header: { type: "string", short: "H", multiple: true },
       "event-mask": { type: "string" },
       metrics: { type: "string", short: "m" },
+      headers: { type: "string" },
     },
     allowPositionals: true,
     strict: true,
@@ -291,6 +312,7 @@ function parseListen(args: readonly string[]): ListenCommand {
     command: "listen",
     ...connectFlags(values),
     ...logFlags(values, "listen"),
+    ...outputFlags(values, "listen"),
     events: (values.event ?? []).flatMap((e) => e.split(",")).map((e) => e.trim()).filter(
       (e) => e !== "",
     ),
@@ -303,7 +325,12 @@ function parseListen(args: readonly string[]): ListenCommand {
 function parseAction(args: readonly string[]): ActionCommand {
   const { values, positionals } = parseArgs({
     args: [...args],
-    options: { ...CONNECT_OPTIONS, ...LOG_OPTIONS, timeout: { type: "string", short: "t" } },
+    options: {
+      ...CONNECT_OPTIONS,
+      ...LOG_OPTIONS,
+      timeout: { type: "string", short: "t" },
+      headers: { type: "string" },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -314,6 +341,14 @@ function parseAction(args: readonly string[]): ActionCommand {
     if (eq <= 0) throw new UsageError(`expected Key=Value, got ${JSON.stringify(p)}`, "action");
     return [p.slice(0, eq), p.slice(eq + 1)];
   });
+  // The serializer's own checks (name, keys, values, line length), before
+  // any secret is read or any connection made.
+  try {
+    actionText({ name: action, fields });
+  } catch (error) {
+    if (error instanceof LocalProtocolError) throw new UsageError(error.message, "action");
+    throw error;
+  }
   let timeoutMs: number | undefined;
   if (values.timeout !== undefined) {
     timeoutMs = Number(values.timeout);
@@ -325,6 +360,7 @@ function parseAction(args: readonly string[]): ActionCommand {
     command: "action",
     ...connectFlags(values),
     ...logFlags(values, "action"),
+    ...outputFlags(values, "action"),
     action,
     fields,
     timeoutMs,
@@ -638,7 +674,7 @@ async function nodesFromConfig(
     throw new UsageError(`config file ${path}: expected {"nodes": [ ... ]} with at least one node`);
   }
   const out: NodeSpec[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, string>();
   let warnedMode = false;
   // The --tls* flags are every node's default; a node's own "tls" wins.
   const flagTls = tlsFromFlags(flags, options);
@@ -652,8 +688,15 @@ async function nodesFromConfig(
     };
     const host = str(raw.host, "host") ?? "127.0.0.1";
     const name = nodeName(str(raw.name, "name") ?? host);
-    if (seen.has(name)) throw new UsageError(`${where}: node name ${name} repeated`);
-    seen.add(name);
+    const idForm = actionIdForm(name);
+    const other = seen.get(idForm);
+    if (other === name) throw new UsageError(`${where}: node name ${name} repeated`);
+    if (other !== undefined) {
+      throw new UsageError(
+        `${where}: node names ${name} and ${other} would share ActionIDs; rename one`,
+      );
+    }
+    seen.set(idForm, name);
     if (flags.nodes.length > 0 && !flags.nodes.includes(name)) continue;
     const username = str(raw.username, "username") ?? env.AMI_USERNAME;
     if (username === undefined) throw new UsageError(`${where}: no username`);
@@ -742,14 +785,25 @@ function parseAuth(auth: string | undefined): "plain" | "md5" {
 }
 
 /**
- * A node name usable in ActionIDs and labels: characters other than
- * letters, digits, `_` and `-` become `_`.
+ * Checks a node name: it is shown, logged and used as a metrics label as
+ * given (the client derives the ActionID-safe form internally).
  *
  * @param name the wanted name
- * @returns the name as used
+ * @returns the name
+ * @throws {UsageError} when it is empty or holds a control character
  */
 export function nodeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_-]/g, "_") || "node";
+  if (name.trim() === "") throw new UsageError("the node name is empty");
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(name)) {
+    throw new UsageError(`the node name ${JSON.stringify(name)} contains a control character`);
+  }
+  return name;
+}
+
+/** The form the client puts in ActionIDs (see idPart in client/client.ts). */
+function actionIdForm(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]/g, "_");
 }
 
 /**
@@ -823,7 +877,8 @@ Commands:
   simulate   run the AMI simulator (for tests and trying things out)
   demo       start a simulator in-process, place a few calls, show what happens
 
-Run "amikit <command> --help" for the options of a command.
+Run "amikit <command> --help" for the options of a command,
+"amikit --version" for the version.
 
 Examples:
   amikit demo
@@ -835,10 +890,18 @@ Examples:
 Connects to one or more servers, reconnecting as the client does, and writes
 each event to stdout as one JSON line:
   {"node":"pbx1","event":"Hangup","headers":[["Event","Hangup"],["Channel","..."],...]}
-Headers keep their order and repeated keys. If stdout is slower than the
+Headers keep their order and repeated keys; with --headers object they are
+an object instead, a repeated key's values in an array, for jq:
+  {"node":"pbx1","event":"VarSet","headers":{"Event":"VarSet","Variable":["a=1","b=2"]}}
+If stdout is slower than the
 events, lines are buffered up to a bound, then dropped and counted (reported
 on stderr once per interval); the socket is never left unread.
-SIGINT or SIGTERM logs off and exits 0. A failed login exits 1.
+A server that cannot be reached is retried with backoff for as long as it
+takes, and a lost connection reconnects; each change of a node's state is
+one line on stderr ("node pbx1: ready", "cannot connect to node pbx1 ...;
+retrying in 2.0 s"). SIGINT or SIGTERM logs off and exits 0. A login refused
+before the node was ever ready exits 1 (wrong credentials do not fix
+themselves).
 
 Filters:
   -e, --event NAME       keep only these events (repeatable or comma-separated;
@@ -846,6 +909,10 @@ Filters:
   -H, --header K=V       keep only events whose header K equals V (repeatable: all must hold)
   -H, --header K~REGEX   ... whose header K matches REGEX
   --event-mask MASK      the Login Events: mask (on, off, or classes like call,agent; default on)
+
+Output:
+  --headers FORM         pairs: [["Key","v"],...] in order (default); object: {"Key":"v",
+                         "Variable":["a","b"]} (repeated keys as arrays), handy with jq
 
 Metrics:
   -m, --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics
@@ -856,7 +923,8 @@ ${CONNECT_HELP}
 Examples:
   AMI_USERNAME=admin AMI_SECRET_FILE=~/.ami-secret amikit listen --host 10.0.0.5
   amikit listen -c nodes.json -e Newchannel,Hangup -H Context=from-pstn
-  amikit listen -c nodes.json --metrics 127.0.0.1:9464 | jq -c 'select(.event=="Hangup")'`,
+  amikit listen -c nodes.json --metrics 127.0.0.1:9464 | jq -c 'select(.event=="Hangup")'
+  amikit listen --headers object -e Hangup | jq -r '.headers.Channel'`,
 
   action: `Usage: amikit action <Action> [Key=Value ...] [options]
 
@@ -867,14 +935,21 @@ an async Originate the OriginateResponse event. Repeated keys are kept
 fails or times out, 2 for a usage error.
 
   -t, --timeout MS       the action's deadline (default: the client's)
+  --headers FORM         pairs: [["Key","v"],...] in order (default); object: {"Key":"v",
+                         "Variable":["a","b"]} (repeated keys as arrays), handy with jq
 
 ${CONNECT_HELP}
 
 Examples:
-  amikit action Ping -u admin --host 10.0.0.5
+  # against "amikit simulate" in another terminal (user admin, secret amp111; in its
+  # lab dialplan Local/100@lab answers, waits 2 s and hangs up):
+  export AMI_USERNAME=admin AMI_SECRET=amp111
+  amikit action Ping
   amikit action Command Command="core show channels"
   amikit action CoreShowChannels
-  amikit action Originate Channel=Local/100@default Context=default Exten=200 Priority=1 Async=true
+  amikit action Originate Channel=Local/100@lab Application=Wait Data=1 Async=true
+  # against real servers:
+  amikit action Ping -u admin --host 10.0.0.5
   amikit action Getvar Variable=CHANNEL(language) Channel=PJSIP/100-00000001 -c nodes.json --node pbx2`,
 
   simulate: `Usage: amikit simulate [options]
@@ -890,6 +965,8 @@ Filter, Logoff, and writes "listening on HOST:PORT" to stderr.
   -u, --username USER    one user (with all permissions) whose secret comes from
                          AMI_SECRET_FILE, --secret-file, AMI_SECRET or a prompt
                          (env AMI_USERNAME)
+                         with neither --users nor --username: the user admin with
+                         secret amp111 and all permissions (labs only; said on stderr)
   --dialplan FILE        JSON dialplan: {"default": {"100": [{"app": "Answer"}, ...]}}
                          (default: the lab dialplan: 100 answers, 101 busy, 102 no answer, ...)
   --banner TEXT          the banner line (default "Asterisk Call Manager/13.0.0")
@@ -898,6 +975,7 @@ Filter, Logoff, and writes "listening on HOST:PORT" to stderr.
   --log-level LEVEL      debug, info, warning or error (default info)
 
 Examples:
+  amikit simulate                          (port 5038, user admin, secret amp111)
   AMI_USERNAME=admin AMI_SECRET=test amikit simulate --port 5038
   amikit simulate --port 5039 -u admin --tls-cert cert.pem --tls-key key.pem
   amikit simulate --port 0 --users users.json --dialplan dialplan.json`,
@@ -906,7 +984,8 @@ Examples:
 
 Starts the simulator in-process on a free port, connects, originates a few
 calls, shows the events and action round trips as they happen, prints a
-summary with the metrics, and exits 0 by itself (in about ten seconds).
+summary with the metrics, and exits 0 by itself: in about six seconds with
+the default six calls (the longest talks 4 s), a little longer with more.
 Nothing to configure, no server needed.
 
   -n, --calls N          calls to originate (default 6, at most 50)

@@ -7,7 +7,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { ActionResult } from "../core/connection_types.ts";
-import { ActionError, AmiError, AuthError, ConnectError } from "../core/errors.ts";
+import { ActionError, AmiError } from "../core/errors.ts";
 import type { AmiMessage } from "../core/message.ts";
 import { isAsyncOriginate } from "../core/originate.ts";
 import { connect } from "../mod.ts";
@@ -19,14 +19,15 @@ import {
   stdinIsTerminal,
   UsageError,
 } from "./_args.ts";
+import { connectFailureLine } from "./_failure.ts";
 import { EXIT, exitAfterFlush } from "./_process.ts";
-import { JsonOutput } from "./json_out.ts";
+import { type HeadersForm, headersJson, type HeadersObject, JsonOutput } from "./json_out.ts";
 import { configureLogging } from "./log_sink.ts";
 import type { Redactor } from "./redact.ts";
 
 const logger = getLogger(["amikit", "cli", "action"]);
 
-type Headers = readonly (readonly [string, string])[];
+type Headers = readonly (readonly [string, string])[] | HeadersObject;
 
 /** The JSON printed for an action. */
 export type ActionOutput =
@@ -56,27 +57,30 @@ export type ActionOutput =
  * @param node the node's name
  * @param action the action's name
  * @param result the result
+ * @param form headers as pairs (default) or an object
  * @returns the object printed
  */
-export function resultJson(node: string, action: string, result: ActionResult): ActionOutput {
+export function resultJson(
+  node: string,
+  action: string,
+  result: ActionResult,
+  form: HeadersForm = "pairs",
+): ActionOutput {
+  const h = (m: AmiMessage) => headersJson(m.headers, form);
   const base = {
     ok: true as const,
     node,
     action,
     kind: result.kind,
-    response: result.response.headers,
+    response: h(result.response),
   };
   switch (result.kind) {
     case "eventList":
-      return {
-        ...base,
-        events: result.events.map((e) => e.headers),
-        complete: result.complete.headers,
-      };
+      return { ...base, events: result.events.map(h), complete: h(result.complete) };
     case "command":
       return { ...base, output: result.output };
     case "originate":
-      return { ...base, event: result.event.headers };
+      return { ...base, event: h(result.event) };
     default:
       return base;
   }
@@ -120,24 +124,28 @@ export async function runAction(cmd: ActionCommand, redactor: Redactor): Promise
       reconnect: false,
     });
   } catch (error) {
-    const what = error instanceof AuthError
-      ? `login refused for ${n.username} on ${n.host}:${n.port}`
-      : error instanceof ConnectError
-      ? `cannot connect to ${n.host}:${n.port}`
-      : `cannot log in to ${n.host}:${n.port}`;
-    logger.error("{what}: {error}", { what, error: redactor.errorText(error) });
+    logger.error("{line}", {
+      line: connectFailureLine(
+        error,
+        { where: `${n.host}:${n.port}`, username: n.username },
+        redactor,
+      ),
+    });
     return exitAfterFlush(EXIT.failed, sink);
   }
   let code: number = EXIT.ok;
   try {
     const result = await client.action(cmd.action, cmd.fields, { timeout: cmd.timeoutMs });
-    out.value(resultJson(n.name, cmd.action, result));
+    out.value(resultJson(n.name, cmd.action, result, cmd.headersForm));
   } catch (error) {
     code = EXIT.failed;
     const e = error as Error;
-    const response = error instanceof ActionError
-      ? (error.response as AmiMessage | undefined)?.headers
+    const failed = error instanceof ActionError
+      ? (error.response as AmiMessage | undefined)
       : undefined;
+    const response = failed === undefined
+      ? undefined
+      : headersJson(failed.headers, cmd.headersForm);
     out.value(
       {
         ok: false,

@@ -2,7 +2,7 @@
  * `amikit demo`: starts the simulator in-process on a free port, connects,
  * originates a few calls (answered, busy, unanswered), shows events and
  * action round trips as they happen, then prints a summary with the
- * metrics and exits by itself (in about six seconds with the defaults).
+ * metrics and exits by itself (how soon is said once, in `amikit demo --help`).
  *
  * @module
  */
@@ -10,7 +10,8 @@
 import { ActionError, AmiError } from "../core/errors.ts";
 import type { AmiMessage } from "../core/message.ts";
 import { renderMetrics } from "../core/prometheus.ts";
-import { type Client, connect } from "../mod.ts";
+import { defaultConnector } from "../adapters/mod.ts";
+import { Client } from "../client/client.ts";
 import { AmiSimulator, answerAndWait, busy, type Dialplan, noAnswer } from "../testing/mod.ts";
 import type { DemoCommand } from "./_args.ts";
 import { CLIENT_STATES, nodeMetrics } from "./_metrics.ts";
@@ -143,29 +144,17 @@ export async function runDemo(cmd: DemoCommand, redactor: Redactor): Promise<nev
   const byChannel = new Map<string, CallState>();
   let events = 0;
 
-  const tConnect = performance.now();
-  let client: Client;
-  try {
-    client = await connect({
-      host: sim.host,
-      port: sim.port,
-      username: "demo",
-      secret,
-      auth: "md5",
-      node: NODE,
-      events: true,
-    });
-  } catch (error) {
-    line(st.bad(`cannot connect: ${redactor.errorText(error)}`));
-    await sim.stop();
-    await out.flush(2_000);
-    return exitAfterFlush(EXIT.failed, sink);
-  }
-  line(
-    `logged in as demo (MD5 challenge) in ${fmtMs(performance.now() - tConnect)}; ${
-      client.banner ?? ""
-    }`,
-  );
+  // The listener is attached before the login, so it sees every event the
+  // engine delivers (the metrics count from the first one on, too).
+  const client: Client = new Client({
+    host: sim.host,
+    port: sim.port,
+    username: "demo",
+    secret,
+    auth: "md5",
+    node: NODE,
+    events: true,
+  }, { connector: defaultConnector() });
 
   const callOf = (event: AmiMessage): CallState | undefined => {
     const ch = event.get("Channel");
@@ -234,6 +223,21 @@ export async function runDemo(cmd: DemoCommand, redactor: Redactor): Promise<nev
         break;
     }
   });
+
+  const tConnect = performance.now();
+  try {
+    await client.start();
+  } catch (error) {
+    line(st.bad(`cannot connect: ${redactor.errorText(error)}`));
+    await sim.stop();
+    await out.flush(2_000);
+    return exitAfterFlush(EXIT.failed, sink);
+  }
+  line(
+    `logged in as demo (MD5 challenge) in ${fmtMs(performance.now() - tConnect)}; ${
+      client.banner ?? ""
+    }`,
+  );
 
   function maybeEnded(call: CallState): void {
     if (call.ended || call.outcome === undefined) return;
@@ -364,9 +368,11 @@ export async function runDemo(cmd: DemoCommand, redactor: Redactor): Promise<nev
   ]);
   clearInterval(status);
 
-  // Summary with the metrics, taken before logging off.
+  // Summary and metrics from one snapshot, taken before logging off: every
+  // number printed below comes from it.
   const stats = client.stats();
   const metrics = nodeMetrics(stats);
+  const kinds = [...eventCounts].sort((a, b) => b[1] - a[1]);
   const prom = renderMetrics({
     nodes: { [NODE]: metrics },
     logRecordsDropped: sink.stats().dropped,
@@ -383,7 +389,6 @@ export async function runDemo(cmd: DemoCommand, redactor: Redactor): Promise<nev
     c.outcome === (c.exten === "200" ? "busy" : c.exten === "300" ? "no answer" : "answered")
   );
   const answered = calls.filter((c) => c.answeredAt !== undefined);
-  const kinds = [...eventCounts].sort((a, b) => b[1] - a[1]);
   const total = elapsed();
   say("");
   say(st.bold(`Summary (${(total / 1000).toFixed(1)} s)`));
@@ -399,14 +404,14 @@ export async function runDemo(cmd: DemoCommand, redactor: Redactor): Promise<nev
     say(`  answer      ${fmtMs(avg)} on average from Originate to Up`);
   }
   say(
-    `  events      ${fmtInt(events)} received, ${kinds.length} kinds: ${
+    `  events      ${fmtInt(metrics.eventsDelivered)} received, ${kinds.length} kinds: ${
       kinds.slice(0, 6).map(([k, v]) => `${k} ${v}`).join(", ")
     }${kinds.length > 6 ? ", …" : ""}`,
   );
   say(
     `  actions     ${
-      rtt.ok + rtt.failed
-    } completed: ${rtt.ok} ok, ${rtt.failed} failed (busy/no answer are failures by design), ${metrics.actionsTimedOut} timed out`,
+      metrics.actionsCompleted + metrics.actionsFailed
+    } completed: ${metrics.actionsCompleted} ok, ${metrics.actionsFailed} failed (busy/no answer are failures by design), ${metrics.actionsTimedOut} timed out`,
   );
   say(`  round trip  min / avg / max (count)`);
   for (const action of rtt.byAction.keys()) say(`    ${action.padEnd(17)} ${rtt.describe(action)}`);

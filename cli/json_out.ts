@@ -22,8 +22,38 @@ export interface EventLine {
   readonly node: string;
   /** The event name (value of the `Event` header). */
   readonly event: string;
-  /** Every header in order, repeated keys kept. */
-  readonly headers: readonly (readonly [string, string])[];
+  /** Every header in order, repeated keys kept (or an object, with `--headers object`). */
+  readonly headers: readonly (readonly [string, string])[] | HeadersObject;
+}
+
+/** How headers are written: ordered `[name, value]` pairs (default), or an object. */
+export type HeadersForm = "pairs" | "object";
+
+/** Headers as an object: one key per name, a repeated name's values as an array. */
+export type HeadersObject = Record<string, string | string[]>;
+
+/**
+ * Headers in the chosen form. The object form keeps each name as first
+ * spelled and puts a repeated name's values in an array, in order
+ * (`{"Variable": ["a=1", "b=2"]}`), for `jq`; the pairs keep everything.
+ *
+ * @param headers the headers in order
+ * @param form `pairs` or `object`
+ * @returns the pairs as they are, or the object
+ */
+export function headersJson(
+  headers: readonly (readonly [string, string])[],
+  form: HeadersForm,
+): readonly (readonly [string, string])[] | HeadersObject {
+  if (form === "pairs") return headers;
+  const out: HeadersObject = {};
+  for (const [k, v] of headers) {
+    const had = Object.hasOwn(out, k) ? out[k] : undefined;
+    if (had === undefined) out[k] = v;
+    else if (Array.isArray(had)) had.push(v);
+    else out[k] = [had, v];
+  }
+  return out;
 }
 
 /**
@@ -33,9 +63,15 @@ export interface EventLine {
  * @param node the node name
  * @param event the event
  * @param redactor the command's redactor, if any
+ * @param form headers as pairs (default) or an object
  * @returns the JSON text
  */
-export function eventJson(node: string, event: AmiMessage, redactor?: Redactor): string {
+export function eventJson(
+  node: string,
+  event: AmiMessage,
+  redactor?: Redactor,
+  form: HeadersForm = "pairs",
+): string {
   let headers = event.headers;
   for (const [key] of headers) {
     if (isSecretName(key)) {
@@ -43,7 +79,7 @@ export function eventJson(node: string, event: AmiMessage, redactor?: Redactor):
       break;
     }
   }
-  const line: EventLine = { node, event: event.name, headers };
+  const line: EventLine = { node, event: event.name, headers: headersJson(headers, form) };
   const text = JSON.stringify(line);
   return redactor !== undefined && redactor.leaks(text)
     ? JSON.stringify(redactor.value(line))
@@ -64,6 +100,8 @@ export interface JsonOutputOptions {
   readonly dropReportIntervalMs?: number;
   /** Called once if stdout fails (e.g. closed by `head`). */
   readonly onError?: (error: unknown) => void;
+  /** How event headers are written. Default `pairs`. */
+  readonly headers?: HeadersForm;
 }
 
 /** Counters of the output. */
@@ -81,11 +119,13 @@ export class JsonOutput {
   readonly #writer: BoundedWriter;
   readonly #reporter: DropReporter;
   readonly #redactor?: Redactor;
+  readonly #form: HeadersForm;
   #lines = 0;
 
   /** @param options bound, writer, redactor, drop callback */
   constructor(options: JsonOutputOptions = {}) {
     this.#redactor = options.redactor;
+    this.#form = options.headers ?? "pairs";
     this.#writer = new BoundedWriter(options.write ?? stdioWriter("stdout"), {
       maxBufferedChars: options.maxBufferedChars ?? 4 << 20,
       onError: options.onError,
@@ -105,7 +145,7 @@ export class JsonOutput {
    * @returns `false` when the line was dropped
    */
   event(node: string, event: AmiMessage): boolean {
-    return this.#offer(eventJson(node, event, this.#redactor));
+    return this.#offer(eventJson(node, event, this.#redactor, this.#form));
   }
 
   /**
@@ -139,12 +179,18 @@ export class JsonOutput {
     return this.#writer.flush(timeoutMs);
   }
 
+  /** Whether stdout failed (e.g. closed by the reader): nothing more is written. */
+  get closed(): boolean {
+    return this.#writer.stats().failed;
+  }
+
   #offer(text: string): boolean {
     if (this.#writer.offer(text + "\n")) {
       this.#lines++;
       return true;
     }
-    this.#reporter.note();
+    // A closed stdout is not a slow one: nothing to report, the command stops.
+    if (!this.closed) this.#reporter.note();
     return false;
   }
 }

@@ -4,10 +4,10 @@
  * to stdout (bounded, non-blocking), serves metrics on demand, and logs off
  * on SIGINT/SIGTERM.
  *
- * Startup: every node must log in once. A refused login exits 1 with the
- * node and the server's message; an unreachable node exits 1 when it is the
- * only one, and is retried in the background when there are several. After
- * that, lost connections reconnect as the client does.
+ * Every node connects in the background and is retried with backoff,
+ * however long it is unreachable; each change of state is one line on
+ * stderr. Only a refused login before a node was ever ready exits 1 (the
+ * credentials will not fix themselves); otherwise it runs until a signal.
  *
  * @module
  */
@@ -17,6 +17,7 @@ import { AuthError } from "../core/errors.ts";
 import type { AmiMessage } from "../core/message.ts";
 import { renderMetrics } from "../core/prometheus.ts";
 import { type Cluster, createCluster } from "../mod.ts";
+import { connectFailureLine } from "./_failure.ts";
 import {
   type HeaderFilter,
   type ListenCommand,
@@ -27,7 +28,7 @@ import {
   serverOptions,
   stdinIsTerminal,
 } from "./_args.ts";
-import { CLIENT_STATES, nodeMetrics } from "./_metrics.ts";
+import { CLIENT_STATES } from "./_metrics.ts";
 import { EXIT, exitAfterFlush, onTerminate } from "./_process.ts";
 import { JsonOutput } from "./json_out.ts";
 import { configureLogging } from "./log_sink.ts";
@@ -93,14 +94,16 @@ export async function runListen(cmd: ListenCommand, redactor: Redactor): Promise
   let shuttingDown = false;
   const out = new JsonOutput({
     redactor,
+    headers: cmd.headersForm,
     onDrops: (since, total, buffered) =>
       logger.warn(
         "stdout slow: {since} event lines dropped since the last report ({total} in total; {buffered} characters buffered)",
         { since, total, buffered },
       ),
     onError: (error) => {
-      // stdout closed (e.g. piped into `head`): stop as on a signal.
-      logger.info("stdout closed ({error}); logging off", { error: redactor.errorText(error) });
+      // stdout closed (e.g. piped into `head -1`): the reader has what it
+      // wanted, so log off and exit 0 without a word (unless debugging).
+      logger.debug("stdout closed ({error}); logging off", { error: redactor.errorText(error) });
       void shutdown(EXIT.ok);
     },
   });
@@ -117,9 +120,10 @@ export async function runListen(cmd: ListenCommand, redactor: Redactor): Promise
 
   let metrics: MetricsServer | undefined;
 
-  async function shutdown(code: number): Promise<never> {
+  async function shutdown(code: number, how: { logoff?: boolean } = {}): Promise<never> {
     if (shuttingDown) return new Promise<never>(() => {});
     shuttingDown = true;
+    if (how.logoff === false) cluster.destroy();
     const closing = cluster.close();
     const bounded = await Promise.race([
       closing.then(() => true),
@@ -132,10 +136,10 @@ export async function runListen(cmd: ListenCommand, redactor: Redactor): Promise
     await metrics?.close();
     await out.flush(2_000);
     const s = out.stats();
-    logger.info("stopped: {lines} event lines written, {dropped} dropped", {
-      lines: s.lines,
-      dropped: s.dropped,
-    });
+    const stopped = { lines: s.lines, dropped: s.dropped };
+    const text = "stopped: {lines} event lines written, {dropped} dropped";
+    if (out.closed) logger.debug(text, stopped);
+    else logger.info(text, stopped);
     return exitAfterFlush(code, sink);
   }
 
@@ -144,22 +148,34 @@ export async function runListen(cmd: ListenCommand, redactor: Redactor): Promise
     void shutdown(EXIT.ok);
   });
 
-  // Startup: wait for each node's first outcome.
-  const first = await firstOutcomes(cluster, nodes);
-  const failed = [...first].filter(([, r]) => r !== "ready");
-  for (const [name, error] of failed) {
-    const n = nodes.find((x) => x.name === name)!;
-    const what = error instanceof AuthError
-      ? `login refused for ${n.username} on node ${name} (${n.host}:${n.port})`
-      : `cannot connect to node ${name} (${n.host}:${n.port})`;
-    logger.error("{what}: {error}", { what, error: redactor.errorText(error) });
-  }
-  const authFailed = failed.some(([, r]) => r instanceof AuthError);
-  if (authFailed || failed.length === nodes.length) {
-    cluster.destroy();
-    await out.flush(500);
-    return exitAfterFlush(EXIT.failed, sink);
-  }
+  // Every node connects in the background and retries with backoff until a
+  // signal; each change of state is one line on stderr. A refused login
+  // before the node was ever ready exits 1: credentials do not fix themselves.
+  const everReady = new Set<string>();
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  cluster.onStateChange((name, change) => {
+    const n = byName.get(name);
+    if (n === undefined || shuttingDown) return;
+    const place = { where: `node ${name} (${n.host}:${n.port})`, username: n.username };
+    if (change.state === "ready") {
+      everReady.add(name);
+      logger.info("node {name}: ready", { name });
+    } else if (change.error instanceof AuthError && !everReady.has(name)) {
+      logger.error("{line}", { line: connectFailureLine(change.error, place, redactor) });
+      void shutdown(EXIT.failed, { logoff: false });
+    } else if (change.state === "connecting" || change.state === "reconnecting") {
+      const line = change.error !== undefined
+        ? connectFailureLine(change.error, place, redactor)
+        : change.previous === "ready"
+        ? `node ${name}: connection lost (${change.reason ?? "closed"})`
+        : undefined;
+      if (line === undefined) return;
+      const retry = change.delayMs === undefined
+        ? "reconnecting"
+        : `retrying in ${(change.delayMs / 1000).toFixed(1)} s (failure ${change.attempt ?? 1})`;
+      logger.warn("{line}; {retry}", { line, retry });
+    }
+  });
 
   if (cmd.metrics !== undefined) {
     const address = parseHostPort(cmd.metrics, "listen");
@@ -167,9 +183,7 @@ export async function runListen(cmd: ListenCommand, redactor: Redactor): Promise
       metrics = await startMetricsServer(address, {
         metrics: () =>
           renderMetrics({
-            nodes: Object.fromEntries(
-              cluster.stats().nodes.map((s) => [s.node, nodeMetrics(s)]),
-            ),
+            nodes: cluster.stats().nodes,
             logRecordsDropped: sink.stats().dropped,
             outputLinesDropped: out.stats().dropped,
           }, { states: CLIENT_STATES }),
@@ -199,28 +213,4 @@ export async function runListen(cmd: ListenCommand, redactor: Redactor): Promise
   });
   // Everything else happens in callbacks; the process stays alive on its sockets.
   return new Promise<never>(() => {});
-}
-
-/** Resolves with each node's first outcome: `"ready"` or the error of its first failed attempt. */
-function firstOutcomes(
-  cluster: Cluster,
-  nodes: readonly NodeSpec[],
-): Promise<Map<string, "ready" | Error>> {
-  return new Promise((resolve) => {
-    const outcome = new Map<string, "ready" | Error>();
-    const done = (): boolean => {
-      if (outcome.size < nodes.length) return false;
-      off();
-      resolve(outcome);
-      return true;
-    };
-    const off = cluster.onStateChange((node, change) => {
-      if (outcome.has(node)) return;
-      if (change.state === "ready") outcome.set(node, "ready");
-      else if (change.error !== undefined) outcome.set(node, change.error);
-      done();
-    });
-    for (const n of nodes) if (cluster.state(n.name) === "ready") outcome.set(n.name, "ready");
-    done();
-  });
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `amikit` command: `amikit <listen|action|simulate|demo> [options]`.
+ * The `amikit` command: `amikit <listen|action|simulate|demo> [options]`,
+ * `amikit --help`, `amikit --version`.
  * Runs on Deno (`deno run -A cli/main.ts`), Bun (`bun cli/main.ts`) and Node
  * (`node npm/esm/cli/main.js`, the package's `bin`).
  *
@@ -28,6 +29,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "help":
         process.stdout.write(HELP[cmd.topic ?? "main"] + "\n");
         return EXIT.ok;
+      case "usage":
+        // No command: the usage, as an error (a script missing its command should notice).
+        process.stderr.write(HELP.main + "\n");
+        return EXIT.usage;
+      case "version": {
+        const { packageVersion } = await import("./_version.ts");
+        process.stdout.write(`amikit ${packageVersion()}\n`);
+        return EXIT.ok;
+      }
       case "listen": {
         const { runListen } = await import("./listen.ts");
         return await runListen(cmd, redactor);

@@ -167,25 +167,23 @@ export class Redactor {
   }
 
   /**
-   * A one-line description of an error for the user: `Name: message`
-   * (with the causes' messages), redacted.
+   * A one-line description of an error for the user: `Name: message`, then
+   * the causes' messages that it does not already contain, redacted.
    *
    * @param error anything thrown
    * @returns the text
    */
   errorText(error: unknown): string {
-    const parts: string[] = [];
+    let out = "";
     let e: unknown = error;
     for (let i = 0; i < 4 && e !== undefined && e !== null; i++) {
-      if (e instanceof Error) {
-        parts.push(i === 0 ? `${e.name}: ${e.message}` : e.message);
-        e = e.cause;
-      } else {
-        parts.push(String(e));
-        break;
-      }
+      const message = e instanceof Error ? e.message : String(e);
+      if (i === 0) out = e instanceof Error ? `${e.name}: ${message}` : message;
+      else if (!out.includes(message)) out += `: caused by ${message}`;
+      if (!(e instanceof Error)) break;
+      e = e.cause;
     }
-    return this.text(parts.join(": caused by "));
+    return this.text(out.replace(/[\r\n]+/g, " "));
   }
 
   /**

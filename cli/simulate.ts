@@ -91,6 +91,37 @@ export function readUsers(
 }
 
 /**
+ * The user the simulator accepts when none is given: FreePBX's well-known
+ * default, so examples work as written. Not a secret (it is documented),
+ * so it is not redacted.
+ */
+export const DEFAULT_USER: Readonly<SimUser> = {
+  username: "admin",
+  secret: "amp111",
+  read: "all",
+  write: "all",
+};
+
+/** The `--username` user, with its secret from a flag, a file, the environment or a prompt. */
+async function oneUser(
+  cmd: SimulateCommand,
+  username: string,
+  redactor: Redactor,
+): Promise<SimUser> {
+  const env = process.env;
+  if (cmd.secret !== undefined) {
+    redactor.addSecret(cmd.secret);
+    logger.warn("warning: --secret exposes the secret in the process list and shell history");
+  }
+  const secret = await resolveSecret(
+    { flag: cmd.secret, file: cmd.secretFile ?? env.AMI_SECRET_FILE, value: env.AMI_SECRET },
+    username,
+    { redactor, prompt: stdinIsTerminal() ? promptSecret : undefined },
+  );
+  return { username, secret, read: "all", write: "all" };
+}
+
+/**
  * Runs `amikit simulate` until a signal.
  *
  * @param cmd the parsed command
@@ -106,22 +137,15 @@ export async function runSimulate(cmd: SimulateCommand, redactor: Redactor): Pro
   } else {
     const username = cmd.username ?? env.AMI_USERNAME;
     if (username === undefined) {
-      throw new UsageError(
-        "simulate: give --users FILE, or --username (or AMI_USERNAME) with a secret from " +
-          "AMI_SECRET_FILE, --secret-file, AMI_SECRET or the prompt",
-        "simulate",
+      users = [{ ...DEFAULT_USER }];
+      logger.warn(
+        "no user given: accepting the default user {username} with secret {secret} " +
+          "(all permissions; for labs only; give --users FILE or --username for others)",
+        { username: DEFAULT_USER.username, secret: DEFAULT_USER.secret },
       );
+    } else {
+      users = [await oneUser(cmd, username, redactor)];
     }
-    if (cmd.secret !== undefined) {
-      redactor.addSecret(cmd.secret);
-      logger.warn("warning: --secret exposes the secret in the process list and shell history");
-    }
-    const secret = await resolveSecret(
-      { flag: cmd.secret, file: cmd.secretFile ?? env.AMI_SECRET_FILE, value: env.AMI_SECRET },
-      username,
-      { redactor, prompt: stdinIsTerminal() ? promptSecret : undefined },
-    );
-    users = [{ username, secret, read: "all", write: "all" }];
   }
   const dialplan = cmd.dialplanFile !== undefined
     ? readJson(cmd.dialplanFile, "dialplan") as Dialplan

@@ -64,10 +64,91 @@ export type NodeMetrics =
     readonly keepaliveRttMs?: number | undefined;
   };
 
-/** Everything {@link renderMetrics} writes: nodes by name and process-wide counters. */
+/** The engine counters a client sums over its sessions (a client's `stats().totals`). */
+export type NodeTotals = Readonly<
+  Pick<
+    ConnectionStats,
+    | "bytesIn"
+    | "bytesOut"
+    | "messagesIn"
+    | "messagesOut"
+    | "eventsDelivered"
+    | "eventsDropped"
+    | "actionsSent"
+    | "actionsCompleted"
+    | "actionsFailed"
+    | "actionsTimedOut"
+    | "orphans"
+  >
+>;
+
+/**
+ * A client's `stats()` as far as metrics need it (what a cluster's
+ * `stats().nodes` lists): its node name, counters summed over every session
+ * so far, gauges of the current session.
+ */
+export interface NodeStats {
+  /** The node's name: the `node` label. */
+  readonly node: string;
+  /** The client state, e.g. `ready` or `reconnecting`. */
+  readonly state: string;
+  /** Reconnections since the client started. */
+  readonly reconnects?: number;
+  /** Counters summed over every session. */
+  readonly totals: NodeTotals;
+  /** Events dropped by iterator buffers (added to the dropped events). */
+  readonly streamDrops?: number;
+  /** Actions waiting for a connection (added to the pending actions). */
+  readonly waitingActions?: number;
+  /** The current session's gauges, if connected. */
+  readonly session?:
+    | Readonly<
+      Pick<ConnectionStats, "eventQueueDepth" | "actionsPending" | "writeBufferBytes"> & {
+        readonly keepaliveRttMs?: number | undefined;
+      }
+    >
+    | undefined;
+}
+
+/**
+ * One node's metrics from its client snapshot: counters from the totals
+ * over every session (so they never go backwards across a reconnect),
+ * gauges from the current session (0 when disconnected).
+ *
+ * @param stats a client's `stats()`
+ * @returns counters, gauges, state
+ */
+export function nodeMetricsOf(stats: NodeStats): NodeMetrics {
+  const t = stats.totals;
+  const s = stats.session;
+  return {
+    state: stats.state,
+    reconnects: stats.reconnects ?? 0,
+    bytesIn: t.bytesIn,
+    bytesOut: t.bytesOut,
+    messagesIn: t.messagesIn,
+    messagesOut: t.messagesOut,
+    eventsDelivered: t.eventsDelivered,
+    eventsDropped: t.eventsDropped + (stats.streamDrops ?? 0),
+    eventQueueDepth: s?.eventQueueDepth ?? 0,
+    actionsSent: t.actionsSent,
+    actionsCompleted: t.actionsCompleted,
+    actionsFailed: t.actionsFailed,
+    actionsTimedOut: t.actionsTimedOut,
+    actionsPending: (s?.actionsPending ?? 0) + (stats.waitingActions ?? 0),
+    orphans: t.orphans,
+    writeBufferBytes: s?.writeBufferBytes ?? 0,
+    keepaliveRttMs: s?.keepaliveRttMs,
+  };
+}
+
+/** Everything {@link renderMetrics} writes: nodes and process-wide counters. */
 export interface MetricsSnapshot {
-  /** Per-node counters, by node name. */
-  readonly nodes: Readonly<Record<string, NodeMetrics>>;
+  /**
+   * Per-node counters: by node name, or a list of client snapshots each
+   * naming its node (a cluster's `stats().nodes`).
+   */
+  readonly nodes: Readonly<Record<string, NodeMetrics>> | readonly NodeStats[];
   /** Log records dropped by a full log buffer (process-wide). */
   readonly logRecordsDropped?: number;
   /** Output lines (e.g. the command's JSON events) dropped by a slow consumer. */
@@ -206,8 +287,10 @@ export function metricFamilies(
   options: RenderMetricsOptions = {},
 ): MetricFamily[] {
   const prefix = options.prefix ?? "amikit";
-  const names = Object.keys(snapshot.nodes);
-  const nodes = names.map((name) => [name, snapshot.nodes[name]] as const);
+  const given = snapshot.nodes;
+  const nodes: (readonly [string, NodeMetrics])[] = isNodeStatsList(given)
+    ? given.map((s) => [s.node, nodeMetricsOf(s)] as const)
+    : Object.keys(given).map((name) => [name, given[name]] as const);
   const families: MetricFamily[] = [];
 
   // Connection state: one series per known state, 1 for the current one.
@@ -273,13 +356,19 @@ export function metricFamilies(
   return families;
 }
 
+function isNodeStatsList(
+  nodes: MetricsSnapshot["nodes"],
+): nodes is readonly NodeStats[] {
+  return Array.isArray(nodes);
+}
+
 /**
  * Renders a snapshot as Prometheus text (see {@link metricFamilies}).
  *
  * @param snapshot the counters, per node and process-wide
  * @param options prefix and state names
  * @returns the exposition text, served with {@link PROMETHEUS_CONTENT_TYPE}
- * @example renderMetrics({ nodes: { pbx1: client.stats() } })
+ * @example renderMetrics(cluster.stats())
  */
 export function renderMetrics(snapshot: MetricsSnapshot, options?: RenderMetricsOptions): string {
   return formatPrometheus(metricFamilies(snapshot, options));

@@ -48,8 +48,9 @@ const encoder = new TextEncoder();
  *
  * @param action the action
  * @returns the bytes to write
- * @throws {LocalProtocolError} for CR, LF or NUL in a key or value, an empty
- *   key, `:` or surrounding white space in a key, `Action`/`ActionID` among
+ * @throws {LocalProtocolError} for an empty action name or one with CR, LF,
+ *   NUL, `:` or surrounding white space; CR, LF or NUL in a key or value, an
+ *   empty key, `:` or surrounding white space in a key, `Action`/`ActionID` among
  *   the fields, or a line over {@link MAX_ACTION_LINE_BYTES}. The message
  *   names the key, never the value.
  * @example
@@ -81,8 +82,7 @@ export function actionText(action: Action): string {
  */
 export function actionTextWithId(action: Action, actionId: string | undefined): string {
   const name = action.name;
-  checkValue("Action", name);
-  if (name.length === 0) throw new LocalProtocolError("the action name is empty");
+  if (typeof name !== "string" || !ACTION_NAME.test(name)) badActionName(name);
   checkLineLength("Action", name);
   // Built as few concatenations as possible: this runs once per action.
   let out = "Action: " + name;
@@ -186,6 +186,26 @@ function checkValue(key: string, value: string): void {
 }
 
 const CONTROL = /[\r\n\0]/;
+
+/**
+ * A valid action name, in one test on the per-action path: not empty, no
+ * CR, LF, NUL or `:`, no white space at either end.
+ */
+const ACTION_NAME = /^(?:[^\s:\0]|[^\s:\0][^\r\n\0:]*[^\s:\0])$/;
+
+/** Throws the error that says why `name` is not a valid action name (off the hot path). */
+function badActionName(name: unknown): never {
+  if (typeof name !== "string") throw new LocalProtocolError("the action name must be a string");
+  if (name.length === 0) throw new LocalProtocolError("the action name is empty");
+  const shown = safeKey(name);
+  if (hasControl(name)) {
+    throw new LocalProtocolError(`the action name "${shown}" contains CR, LF or NUL`);
+  }
+  if (name.includes(":")) throw new LocalProtocolError(`the action name "${shown}" contains ":"`);
+  throw new LocalProtocolError(
+    `the action name "${shown}" has leading or trailing white space`,
+  );
+}
 
 /** Whether `s` holds CR, LF or NUL (one regex test: about twice as fast as a char loop on Node). */
 function hasControl(s: string): boolean {

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { fileURLToPath } from "node:url";
 import { AmiSimulator } from "../testing/mod.ts";
-import { runScript, RUNTIME } from "./_spawn.ts";
+import { runScript, RUNTIME, startScript, waitFor } from "./_spawn.ts";
 
 const SECRET = "Act10n-S3cret-91ab";
 
@@ -44,9 +44,18 @@ describe(`amikit action (${RUNTIME})`, () => {
     assert.equal(out.ok, true);
     assert.equal(out.kind, "response");
     assert.equal(out.action, "Ping");
+    assert.equal(out.node, "127.0.0.1", "the node's name as given (the host), not rewritten");
     assert.deepEqual(out.response[0], ["Response", "Success"]);
     assert.ok(out.response.some(([k, v]: [string, string]) => k === "Ping" && v === "Pong"));
     noSecret(r);
+  });
+
+  test("--headers object prints the response as an object", async () => {
+    const r = await action(["Ping", "--headers", "object"]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.response.Response, "Success");
+    assert.equal(out.response.Ping, "Pong");
   });
 
   test("an async Originate waits for its OriginateResponse (call events on) and prints it", async () => {
@@ -97,7 +106,7 @@ describe(`amikit action (${RUNTIME})`, () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(
       r.stderr,
-      /login refused for admin on 127\.0\.0\.1:\d+: AuthError: .*Authentication failed/,
+      /login refused for admin on 127\.0\.0\.1:\d+: Authentication failed/,
     );
     assert.equal(r.stdout, "");
     noSecret(r, wrong);
@@ -113,7 +122,9 @@ describe(`amikit action (${RUNTIME})`, () => {
       env: { AMI_USERNAME: "admin", AMI_SECRET: SECRET },
     });
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /cannot connect to 127\.0\.0\.1:\d+/);
+    assert.match(r.stderr, /cannot connect to 127\.0\.0\.1:\d+ \(refused\): /);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /caused by|ConnectError/, "the cause chain once, no class names");
     noSecret(r);
   });
 
@@ -144,6 +155,23 @@ describe(`amikit action (${RUNTIME})`, () => {
     }
   });
 
+  test("a bad key or action name exits 2 before connecting, with the reason", async () => {
+    const before = sim.stats.actions;
+    for (
+      const [args, pattern] of [
+        [["Ping", "Bad Key: x=1"], /field key "Bad Key: x" contains ":"/],
+        [["Ping:"], /action name "Ping:" contains ":"/],
+      ] as const
+    ) {
+      const r = await action([...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.match(r.stderr, /amikit action --help/);
+      assert.equal(r.stdout, "");
+    }
+    assert.equal(sim.stats.actions, before, "nothing reached the server (no Login)");
+  });
+
   test("usage errors exit 2 and point at --help; help has examples", async () => {
     const r = await runScript("cli/main", ["action"], {});
     assert.equal(r.code, 2);
@@ -163,4 +191,47 @@ describe(`amikit action (${RUNTIME})`, () => {
     assert.match(help.stdout, /Usage: amikit action/);
     assert.match(help.stdout, /Examples:/);
   });
+
+  test("the help's local examples (Originate included) work against amikit simulate", {
+    timeout: 90_000,
+  }, async () => {
+    const help = (await runScript("cli/main", ["action", "--help"], {})).stdout;
+    const examples = help.slice(help.indexOf("Examples")).split("\n").map((l) => l.trim());
+    // `export A=b C=d` lines set the environment of the commands after them.
+    const env: Record<string, string> = {};
+    for (const l of examples.filter((l) => l.startsWith("export "))) {
+      for (const [k, v] of words(l.slice(7)).map((w) => w.split("="))) env[k] = v;
+    }
+    const local = examples.filter((l) =>
+      l.startsWith("amikit action ") && !/--host|-c |--config/.test(l)
+    );
+    assert.ok(local.some((l) => l.includes("Originate")), help);
+    const simulator = startScript("cli/main", ["simulate", "--port", "0"], { timeoutMs: 80_000 });
+    try {
+      await waitFor(
+        () => /listening on 127\.0\.0\.1:\d+/.test(simulator.stderr()),
+        15_000,
+        "start",
+      );
+      const port = /listening on 127\.0\.0\.1:(\d+)/.exec(simulator.stderr())![1];
+      for (const line of local) {
+        const r = await runScript("cli/main", [...words(line).slice(1), "--port", port], {
+          env,
+          timeoutMs: 20_000,
+        });
+        assert.equal(r.code, 0, `${line}\n${r.stdout}\n${r.stderr}`);
+        const out = JSON.parse(r.stdout);
+        assert.equal(out.ok, true, line);
+        if (line.includes("Originate")) assert.equal(out.kind, "originate", r.stdout);
+      }
+    } finally {
+      simulator.child.kill("SIGTERM");
+      await simulator.done;
+    }
+  });
 });
+
+/** Splits a shell line into words (double quotes group, and are removed). */
+function words(line: string): string[] {
+  return (line.match(/(?:[^\s"]+|"[^"]*")+/g) ?? []).map((w) => w.replace(/"/g, ""));
+}

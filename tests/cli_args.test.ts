@@ -29,7 +29,10 @@ function tmp(): { dir: string; file: (name: string, text: string) => string; don
 
 describe("command line", () => {
   test("subcommands and help", () => {
-    assert.deepEqual(parseCommandLine([]), { command: "help", topic: undefined });
+    assert.deepEqual(parseCommandLine([]), { command: "usage" });
+    assert.deepEqual(parseCommandLine(["--help"]), { command: "help", topic: undefined });
+    assert.deepEqual(parseCommandLine(["--version"]), { command: "version" });
+    assert.deepEqual(parseCommandLine(["-V"]), { command: "version" });
     assert.deepEqual(parseCommandLine(["listen", "--help"]), { command: "help", topic: "listen" });
     assert.deepEqual(parseCommandLine(["help", "action"]), { command: "help", topic: "action" });
     assert.throws(() => parseCommandLine(["frobnicate"]), UsageError);
@@ -100,6 +103,28 @@ describe("command line", () => {
     assert.equal(c.timeoutMs, 5000);
   });
 
+  test("action: a bad name, key or value is a usage error before anything connects", () => {
+    const bad: [string[], RegExp][] = [
+      [["Ping:", "X=1"], /action name "Ping:" contains ":"/],
+      [[" Ping"], /action name " Ping" has leading or trailing white space/],
+      [["Ping", "Evil: x=1"], /field key "Evil: x" contains ":"/],
+      [["Ping", " X=1"], /field key " X" has leading or trailing white space/],
+      [["Ping", "X\nY=1"], /field key "X\\nY" contains CR, LF or NUL/],
+      [["Ping", "X=a\r\nAction: Originate"], /value of field "X" contains CR, LF or NUL/],
+      [["Ping", "ActionID=7"], /set by the action itself/],
+      [["Ping", "X=" + "v".repeat(1100)], /Asterisk accepts at most 1023 bytes/],
+      [["Ping", "=v"], /expected Key=Value/],
+    ];
+    for (const [args, pattern] of bad) {
+      assert.throws(() => parseCommandLine(["action", ...args]), (e: unknown) => {
+        assert.ok(e instanceof UsageError, String(e));
+        assert.equal(e.subcommand, "action");
+        assert.match(e.message, pattern);
+        return true;
+      }, JSON.stringify(args));
+    }
+  });
+
   test("host:port forms", () => {
     assert.deepEqual(parseHostPort("0.0.0.0:9464"), { host: "0.0.0.0", port: 9464 });
     assert.deepEqual(parseHostPort(":9464"), { host: "127.0.0.1", port: 9464 });
@@ -108,9 +133,38 @@ describe("command line", () => {
     assert.throws(() => parseHostPort("h:70000"), UsageError);
   });
 
-  test("node names are safe for ActionIDs and labels", () => {
-    assert.equal(nodeName("10.0.0.5"), "10_0_0_5");
+  test("node names are kept as given (the ActionID-safe form is the client's, internal)", () => {
+    assert.equal(nodeName("10.0.0.5"), "10.0.0.5");
     assert.equal(nodeName("pbx-1"), "pbx-1");
+    assert.equal(nodeName("pbx 1 (east)"), "pbx 1 (east)");
+    assert.throws(() => nodeName(""), /node name is empty/);
+    assert.throws(() => nodeName("a\nb"), /control character/);
+  });
+
+  test("config: two names that would share ActionIDs are refused", async () => {
+    const t = tmp();
+    try {
+      const cfg = t.file(
+        "nodes.json",
+        JSON.stringify({
+          nodes: [
+            { name: "pbx.1", host: "10.0.0.1", username: "u", secretEnv: "S" },
+            { name: "pbx_1", host: "10.0.0.2", username: "u", secretEnv: "S" },
+          ],
+        }),
+      );
+      await assert.rejects(
+        resolveNodes({ nodes: [], config: cfg }, {
+          env: { S: "x" },
+          redactor: new Redactor(),
+          warn: () => {},
+        }),
+        (e: unknown) =>
+          e instanceof UsageError && /pbx_1 and pbx\.1 would share ActionIDs/.test(e.message),
+      );
+    } finally {
+      t.done();
+    }
   });
 });
 
@@ -130,7 +184,7 @@ describe("resolving nodes and secrets", () => {
       warn: noWarn,
     });
     assert.deepEqual(n, {
-      name: "pbx_example",
+      name: "pbx.example",
       host: "pbx.example",
       port: 5039,
       username: "dialer",

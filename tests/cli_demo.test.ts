@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { connect } from "../mod.ts";
 import { runScript, RUNTIME, startScript, waitFor } from "./_spawn.ts";
@@ -26,6 +26,22 @@ describe(`amikit demo and simulate (${RUNTIME})`, () => {
       assert.match(r.stdout, /6 originated: 4 answered, 1 busy, 1 no answer \(as planned\)/);
       assert.match(r.stdout, /amikit_events_delivered_total\{node="demo"\} \d+/);
       assert.match(r.stdout, /0 events dropped, 0 orphan responses, 0 reconnects/);
+      // The summary and the metrics excerpt are one snapshot: the same numbers.
+      const summaryEvents = Number(
+        /events\s+([\d,]+) received/.exec(r.stdout)?.[1].replace(/,/g, ""),
+      );
+      const metricEvents = Number(
+        /amikit_events_delivered_total\{node="demo"\} (\d+)/.exec(r.stdout)?.[1],
+      );
+      assert.ok(summaryEvents > 0, r.stdout);
+      assert.equal(summaryEvents, metricEvents, r.stdout);
+      const summaryActions = Number(
+        /actions\s+(\d+) completed: (\d+) ok, (\d+) failed/.exec(r.stdout)?.[2],
+      );
+      const metricCompleted = Number(
+        /amikit_actions_completed_total\{node="demo"\} (\d+)/.exec(r.stdout)?.[1],
+      );
+      assert.equal(summaryActions, metricCompleted, r.stdout);
       assert.ok(!r.stdout.includes("\u001b["), "no colour codes when stdout is not a terminal");
       assert.ok(
         !/demo-[0-9a-f]{8}-/.test(r.stdout + r.stderr),
@@ -103,9 +119,47 @@ describe(`amikit demo and simulate (${RUNTIME})`, () => {
     assert.match(half.stderr, /--tls-cert and --tls-key go together/);
   });
 
-  test("simulate without users is a usage error", async () => {
-    const r = await runScript("cli/main", ["simulate", "--port", "0"], {});
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /give --users FILE, or --username/);
+  test("--version prints deno.json's version; bare amikit prints usage to stderr, exit 2", async () => {
+    // deno.json in the source tree; the built package.json (made from it) under Node.
+    const manifest = [
+      new URL("../deno.json", import.meta.url),
+      new URL("../../package.json", import.meta.url),
+    ]
+      .find((u) => existsSync(u))!;
+    const { version } = JSON.parse(readFileSync(manifest, "utf8"));
+    const v = await runScript("cli/main", ["--version"], {});
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal(v.stdout, `amikit ${version}\n`);
+    const bare = await runScript("cli/main", [], {});
+    assert.equal(bare.code, 2);
+    assert.equal(bare.stdout, "");
+    assert.match(bare.stderr, /Usage: amikit <command>/);
+    const help = await runScript("cli/main", ["--help"], {});
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--version/);
+  });
+
+  test("simulate without users accepts admin/amp111 and says so on stderr and in --help", async () => {
+    const run = startScript("cli/main", ["simulate", "--port", "0"], { timeoutMs: 20_000 });
+    await waitFor(() => /listening on 127\.0\.0\.1:\d+/.test(run.stderr()), 15_000, "start");
+    assert.match(run.stderr(), /default user admin with secret amp111/);
+    const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(run.stderr())![1]);
+    const client = await connect({
+      host: "127.0.0.1",
+      port,
+      username: "admin",
+      secret: "amp111",
+      reconnect: false,
+    });
+    try {
+      assert.equal((await client.action("Ping")).response.get("Ping"), "Pong");
+    } finally {
+      await client.close();
+    }
+    process.kill(run.child.pid!, "SIGTERM");
+    const result = await run.done;
+    assert.equal(result.code, 0, result.stderr);
+    const help = await runScript("cli/main", ["simulate", "--help"], {});
+    assert.match(help.stdout, /admin.*amp111/);
   });
 });

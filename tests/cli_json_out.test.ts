@@ -1,7 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { AmiMessage } from "../core/message.ts";
-import { eventJson, JsonOutput } from "../cli/json_out.ts";
+import { eventJson, headersJson, JsonOutput } from "../cli/json_out.ts";
+import { parseCommandLine, UsageError } from "../cli/_args.ts";
 import { Redactor } from "../cli/redact.ts";
 
 const EVENT = new AmiMessage([
@@ -27,6 +28,36 @@ describe("JSON lines on stdout", () => {
         ["Value", 'quote " and \\ backslash'],
       ],
     });
+  });
+
+  test("--headers object: one key per header, repeated keys as arrays in order (for jq)", () => {
+    assert.deepEqual(JSON.parse(eventJson("pbx1", EVENT, undefined, "object")), {
+      node: "pbx1",
+      event: "VarSet",
+      headers: {
+        Event: "VarSet",
+        Channel: "Local/100@default-00000001;1",
+        ChanVariable: ["a=1", "b=2"],
+        Value: 'quote " and \\ backslash',
+      },
+    });
+    assert.deepEqual(headersJson([["A", "1"], ["A", "2"], ["A", "3"]], "object"), {
+      A: ["1", "2", "3"],
+    });
+    assert.deepEqual(headersJson([["A", "1"]], "pairs"), [["A", "1"]]);
+    const r = new Redactor();
+    const secretLine = eventJson(
+      "n",
+      new AmiMessage([["Event", "X"], ["Secret", "x1"]]),
+      r,
+      "object",
+    );
+    assert.ok(!secretLine.includes("x1"), secretLine);
+    const listen = parseCommandLine(["listen", "--headers", "object"]);
+    assert.equal(listen.command === "listen" && listen.headersForm, "object");
+    const action = parseCommandLine(["action", "Ping"]);
+    assert.equal(action.command === "action" && action.headersForm, "pairs");
+    assert.throws(() => parseCommandLine(["action", "Ping", "--headers", "map"]), UsageError);
   });
 
   test("Secret/Key headers and registered secrets are redacted", () => {

@@ -1,4 +1,5 @@
 import { after, before, describe, test } from "node:test";
+import { createServer } from "node:net";
 import assert from "node:assert/strict";
 import { AmiSimulator } from "../testing/mod.ts";
 import { processCpuMs, RUNTIME, startScript, waitFor } from "./_spawn.ts";
@@ -55,7 +56,7 @@ describe(`amikit listen (${RUNTIME})`, () => {
       "--log-level",
       "debug",
     ]);
-    await waitFor(() => /listening to 1 node/.test(run.stderr()), 15_000, "listen to start");
+    await waitFor(() => /node pbx1: ready/.test(run.stderr()), 15_000, "listen to log in");
     const port = Number(/metrics at http:\/\/[^:]+:(\d+)\/metrics/.exec(run.stderr())?.[1]);
     assert.ok(port > 0, run.stderr());
 
@@ -118,7 +119,7 @@ describe(`amikit listen (${RUNTIME})`, () => {
 
   test("SIGTERM logs off and exits 0", async () => {
     const run = listen([]);
-    await waitFor(() => /listening to 1 node/.test(run.stderr()), 15_000, "listen to start");
+    await waitFor(() => /node pbx1: ready/.test(run.stderr()), 15_000, "listen to log in");
     const actionsBefore = sim.stats.actions;
     process.kill(run.child.pid!, "SIGTERM");
     const result = await run.done;
@@ -140,7 +141,7 @@ describe(`amikit listen (${RUNTIME})`, () => {
 
   test("--secret works, warns, and the secret still appears nowhere", async () => {
     const run = listen(["--secret", SECRET, "--log-level", "debug"], {});
-    await waitFor(() => /listening to 1 node/.test(run.stderr()), 15_000, "listen to start");
+    await waitFor(() => /node pbx1: ready/.test(run.stderr()), 15_000, "listen to log in");
     process.kill(run.child.pid!, "SIGINT");
     const result = await run.done;
     assert.equal(result.code, 0, result.stderr);
@@ -151,7 +152,7 @@ describe(`amikit listen (${RUNTIME})`, () => {
   test("a stdout nobody reads: lines dropped and counted, the socket never stalls", async () => {
     const run = listen([]);
     run.child.stdout!.pause();
-    await waitFor(() => /listening to 1 node/.test(run.stderr()), 15_000, "listen to start");
+    await waitFor(() => /node pbx1: ready/.test(run.stderr()), 15_000, "listen to log in");
     const timeoutsBefore = sim.stats.writeTimeouts;
     // 60,000 events in 2 s (~35 MB of JSON): far beyond the pipe and the 4 MiB output bound.
     // (At full flood speed the simulator's 100 ms writetimeout can cut a busy client
@@ -176,5 +177,68 @@ describe(`amikit listen (${RUNTIME})`, () => {
     assert.match(result.stderr, /stdout slow: \d+ event lines dropped since the last report/);
     const reports = result.stderr.split("\n").filter((l) => l.includes("stdout slow")).length;
     assert.ok(reports <= 3, `${reports} drop reports: at most one per interval`);
+  });
+
+  test(
+    "nothing listening at first: retries with backoff, says so, then logs in and prints events",
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const server = createServer();
+      const port = await new Promise<number>((resolve) =>
+        server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port))
+      );
+      await new Promise<void>((r) => server.close(() => r()));
+      const run = startScript("cli/main", [
+        "listen",
+        "--port",
+        String(port),
+        "-u",
+        "admin",
+      ], { env: { AMI_SECRET: SECRET }, timeoutMs: 45_000 });
+      let late: AmiSimulator | undefined;
+      try {
+        await waitFor(
+          () =>
+            /cannot connect to node 127\.0\.0\.1 \(127\.0\.0\.1:\d+\) \(refused\): .*; retrying in/
+              .test(run.stderr()),
+          15_000,
+          "a retry notice",
+        );
+        assert.equal(run.child.exitCode, null, "still running after a refused connect");
+        late = await AmiSimulator.start({
+          port,
+          users: [{ username: "admin", secret: SECRET, read: "all", write: "all" }],
+        });
+        await waitFor(() => /node 127\.0\.0\.1: ready/.test(run.stderr()), 30_000, "login");
+        late.emit([["Event", "LateEvent"], ["Channel", "PJSIP/1-00000001"]]);
+        await waitFor(() => lines(run.stdout()).length >= 1, 5_000, "the event line");
+        assert.equal(lines(run.stdout())[0].node, "127.0.0.1");
+        process.kill(run.child.pid!, "SIGTERM");
+        const result = await run.done;
+        assert.equal(result.code, 0, result.stderr);
+        assert.ok(!result.stderr.includes(SECRET));
+      } finally {
+        run.child.kill("SIGKILL");
+        await late?.stop();
+      }
+    },
+  );
+
+  test("stdout closed by the reader (| head -1): exits 0 quietly, no drop report", async () => {
+    const run = listen([]);
+    await waitFor(() => /node pbx1: ready/.test(run.stderr()), 15_000, "listen to log in");
+    sim.emit([["Event", "First"]]);
+    await waitFor(() => lines(run.stdout()).length >= 1, 5_000, "the first line");
+    run.child.stdout!.destroy(); // what `head -1` does after its line
+    for (let i = 0; i < 50 && run.child.exitCode === null; i++) {
+      sim.emit([["Event", "More"], ["N", String(i)]]);
+      await sleep(50);
+    }
+    const result = await run.done;
+    assert.equal(result.timedOut, false);
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /stdout slow|dropped|ERR|WRN/, result.stderr);
   });
 });

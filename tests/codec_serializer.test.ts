@@ -59,7 +59,12 @@ describe("serializer", () => {
     ["an empty key", { name: "Ping", fields: { "": "v" } }, /empty key/],
     ["a colon in a key", { name: "Ping", fields: { "Evil: x": "v" } }, /contains ":"/],
     ["a space around a key", { name: "Ping", fields: { " X": "v" } }, /white space/],
-    ["CR in the action name", { name: "Ping\r\nAction: Originate" }, /field "Action"/],
+    ["CR in the action name", { name: "Ping\r\nAction: Originate" }, /action name .*CR, LF or NUL/],
+    ["NUL in the action name", { name: "Ping\0" }, /action name .*CR, LF or NUL/],
+    ["a colon in the action name", { name: "Ping: x" }, /action name "Ping: x" contains ":"/],
+    ["a space before the action name", { name: " Ping" }, /action name " Ping" has leading/],
+    ["a tab after the action name", { name: "Ping\t" }, /action name "Ping\\t" has leading/],
+    ["a white-space action name", { name: " " }, /action name " " has leading/],
     ["LF in the ActionID", { name: "Ping", actionId: "1\n2" }, /field "ActionID"/],
     [
       "Action among the fields",
@@ -71,7 +76,7 @@ describe("serializer", () => {
       { name: "Ping", fields: { ActionID: "x" } },
       /set by the action itself/,
     ],
-    ["an empty action name", { name: "" }, /empty/],
+    ["an empty action name", { name: "" }, /the action name is empty/],
   ];
   for (const [what, action, pattern] of refused) {
     test(`refuses ${what} with a LocalProtocolError naming the key`, () => {
@@ -83,6 +88,12 @@ describe("serializer", () => {
       });
     });
   }
+
+  test("action names Asterisk uses pass the name check", () => {
+    for (const name of ["Ping", "PJSIPShowEndpoints", "DAHDIShowChannels", "X-Custom_1", "A"]) {
+      assert.equal(actionText({ name }), `Action: ${name}\r\n\r\n`);
+    }
+  });
 
   test("never echoes a Secret or Key value in an error", () => {
     for (const key of ["Secret", "Key", "secret"]) {

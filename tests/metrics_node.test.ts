@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "../mod.ts";
+import { connect, createCluster, renderMetrics } from "../mod.ts";
 import type { ClientStats } from "../client/mod.ts";
 import { nodeMetrics } from "../cli/_metrics.ts";
 import { simOptions, until, withSim } from "./_client.ts";
@@ -46,6 +46,36 @@ describe("metrics across reconnects", () => {
       assert.equal(closed.state, "closed");
       assert.equal(closed.actionsPending, 0, "gauges of a closed client are 0");
       assert.ok(closed.bytesIn > 0, "counters survive the close");
+    });
+  });
+
+  test("renderMetrics(cluster.stats()): node labels are the node names, values the totals", async () => {
+    await withSim(async (sim) => {
+      const names = ["pbx.one", "pbx-2", "third"];
+      const cluster = createCluster({
+        nodes: Object.fromEntries(names.map((n) => [n, simOptions(sim)])),
+      });
+      try {
+        await cluster.ready({ timeoutMs: 5_000 });
+        await cluster.action("pbx-2", "Ping");
+        const text = renderMetrics(cluster.stats());
+        const labels = new Set(
+          [...text.matchAll(/^amikit_bytes_received_total\{node="([^"]*)"\}/gm)].map((m) => m[1]),
+        );
+        assert.deepEqual([...labels], names, text);
+        assert.match(text, /^amikit_connection_state\{node="pbx\.one",state="ready"\} 1$/m);
+        const stats = cluster.stats().nodes.find((n) => n.node === "pbx-2")!;
+        const completed = Number(
+          /^amikit_actions_completed_total\{node="pbx-2"\} (\d+)$/m.exec(text)?.[1],
+        );
+        assert.ok(completed >= 1 && completed <= stats.totals.actionsCompleted, text);
+        const bytes = Number(
+          /^amikit_bytes_received_total\{node="third"\} (\d+)$/m.exec(text)?.[1],
+        );
+        assert.ok(bytes > 0, "the totals are read, not zeros");
+      } finally {
+        cluster.destroy();
+      }
     });
   });
 });
