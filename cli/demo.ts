@@ -154,7 +154,7 @@ export async function runDemo(cmd: DemoCommand, redactor: Redactor): Promise<nev
     auth: "md5",
     node: NODE,
     events: true,
-  }, { connector: defaultConnector() });
+  }, defaultConnector());
 
   const callOf = (event: AmiMessage): CallState | undefined => {
     const ch = event.get("Channel");

@@ -1,7 +1,7 @@
 /**
- * Checks the code in README.md as a user would meet it: every ```ts block
- * is written to a file (the package names mapped to this checkout) and
- * type-checked with `deno check`; every ```ts run block is also run, against
+ * Checks the code in README.md as a user would meet it: every block fenced
+ * as `ts` is written to a file (the package names mapped to this checkout)
+ * and type-checked with `deno check`; every block fenced as `ts run` is also run, against
  * a simulator started here (its port in `AMI_PORT`), on Deno, on Bun and on
  * Node (from the npm build, so run `npm run build` first), and must exit 0.
  *
@@ -27,7 +27,7 @@ export interface DocBlock {
 }
 
 /**
- * The ```ts blocks of a Markdown text.
+ * The TypeScript blocks (fenced as `ts`, or `ts run`) of a Markdown text.
  *
  * @param markdown the text
  * @returns the blocks, in order

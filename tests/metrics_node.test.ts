@@ -1,6 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, createCluster, renderMetrics } from "../mod.ts";
+import { connect, createCluster } from "../mod.ts";
+import { renderMetrics } from "../metrics/mod.ts";
 import type { ClientStats } from "../client/mod.ts";
 import { nodeMetrics } from "../cli/_metrics.ts";
 import { simOptions, until, withSim } from "./_client.ts";
