@@ -94,6 +94,7 @@ export {
   ConnectionLostError,
   type ConnectionLostReason,
   LocalProtocolError,
+  MessageTooLargeError,
   NotReadyError,
   type OriginateFailure,
   type OriginateFailureKind,

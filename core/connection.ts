@@ -15,10 +15,11 @@ import {
   ConnectError,
   ConnectionLostError,
   LocalProtocolError,
+  MessageTooLargeError,
   RemoteProtocolError,
 } from "./errors.ts";
 import type { AmiMessage } from "./message.ts";
-import { AmiParser, type Banner, type ParsedItem } from "./parser.ts";
+import { AmiParser, type Banner, type OversizedMessage, type ParsedItem } from "./parser.ts";
 import { type Action, actionText, actionTextWithId, fieldEntries } from "./serializer.ts";
 import { md5Hex } from "./md5.ts";
 import { isAsyncOriginate, maskHasCallEvents } from "./originate.ts";
@@ -190,6 +191,24 @@ function commandOutput(msg: AmiMessage): string[] {
  * {@link RemoteProtocolError} in the `closed` state notice. `send` throws
  * {@link LocalProtocolError} for misuse, and then nothing was queued.
  *
+ * A message over a parser bound (`maxLineBytes`, `maxMessageBytes`,
+ * `maxHeaders`) is skipped to its end without being buffered, and is its
+ * owner's problem, not the session's:
+ * - with the ActionID of a pending action, as its answer, an item or the
+ *   Complete event of its event list, or its OriginateResponse: that action
+ *   alone fails with {@link MessageTooLargeError} (its outcome is unknown);
+ * - an event (or a message of no known type) otherwise: dropped and counted
+ *   like a queue drop (`eventsDropped`, the coalesced drop summary);
+ * - a response with no ActionID or another's: an orphan, as at any size;
+ * - the login answer: the session closes (reason `protocol`);
+ * - a message whose `ActionID:` line is itself too long to read: the session
+ *   closes (reason `protocol`, a {@link MessageTooLargeError} without
+ *   `action`), because its owner cannot be known and guessing one could
+ *   settle the wrong action; closing fails every pending action honestly
+ *   (`ConnectionLostError`) instead.
+ * The banner line over `maxLineBytes` still closes the session: before it
+ * the stream is not known to be AMI.
+ *
  * On close every pending action settles exactly once with a
  * {@link ConnectionLostError} (`written` says whether its bytes had left through
  * `pollTransmit`), then a final drop summary if drops are unreported, then the
@@ -334,7 +353,11 @@ export class AmiConnection {
       ]],
     });
 
-    this.#parser = new AmiParser({ ...options.parser, expectBanner: true });
+    this.#parser = new AmiParser({
+      ...options.parser,
+      expectBanner: true,
+      onOversized: (m) => this.#onOversized(m),
+    });
     this.#onItem = (item) => this.#route(item);
     this.#now = now;
     this.#lastRx = now;
@@ -765,12 +788,8 @@ export class AmiConnection {
     const p = this.#pending.get(this.#counterOf(id));
     if (p === undefined) {
       if (id === this.#authId) this.#onAuthResponse(msg);
-      else if (id === this.#pingId) {
-        this.#rtt = this.#now - this.#pingSentAt;
-        this.#pingId = undefined;
-        this.#timers.set(Timer.keepaliveAnswer, undefined);
-        this.#armIdle();
-      } else if (id === this.#logoffId) {
+      else if (id === this.#pingId) this.#pingAnswered();
+      else if (id === this.#logoffId) {
         this.#logoffId = undefined;
         if (eqi(msg.name, "goodbye")) this.#closeNow("loggedOff");
       } else this.#orphans++;
@@ -864,6 +883,13 @@ export class AmiConnection {
     this.#enqueueEvent(msg);
   }
 
+  #pingAnswered(): void {
+    this.#rtt = this.#now - this.#pingSentAt;
+    this.#pingId = undefined;
+    this.#timers.set(Timer.keepaliveAnswer, undefined);
+    this.#armIdle();
+  }
+
   #originateOutcome(p: Pending, event: AmiMessage): void {
     if (eqi(event.get("Response"), "success") && p.response !== undefined) {
       this.#ok(p, { kind: "originate", response: p.response, event });
@@ -925,16 +951,84 @@ export class AmiConnection {
   }
 
   #enqueueEvent(msg: AmiMessage): void {
-    if (this.#events.push(msg)) {
-      this.#eventsDropped++;
-      this.#dropsSince++;
-      if (this.#timers.get(Timer.dropSummary) === undefined) {
-        this.#timers.set(
-          Timer.dropSummary,
-          Math.max(this.#now, this.#lastSummaryAt + this.#summaryInterval),
-        );
-      }
+    if (this.#events.push(msg)) this.#dropped();
+  }
+
+  /** Counts a dropped event and schedules the coalesced summary (invariant 8). */
+  #dropped(): void {
+    this.#eventsDropped++;
+    this.#dropsSince++;
+    if (this.#timers.get(Timer.dropSummary) === undefined) {
+      this.#timers.set(
+        Timer.dropSummary,
+        Math.max(this.#now, this.#lastSummaryAt + this.#summaryInterval),
+      );
     }
+  }
+
+  /**
+   * A message over a parser bound, skipped unread (the cases are in the
+   * class doc): fail its owner alone, drop it, or close when its owner
+   * cannot be known.
+   */
+  #onOversized(m: OversizedMessage): void {
+    if (this.#state === "closed") return;
+    this.#messagesIn++;
+    const bound = m.bound === "maxLineBytes"
+      ? `a line of ${m.actual} bytes passed maxLineBytes (${m.limit} bytes)`
+      : m.bound === "maxHeaders"
+      ? `${m.actual} lines passed maxHeaders (${m.limit} lines)`
+      : `it passed maxMessageBytes (${m.limit} bytes)`;
+    const tooLarge = (message: string, action?: string): MessageTooLargeError =>
+      new MessageTooLargeError(message, {
+        bound: m.bound,
+        limit: m.limit,
+        actual: m.actual,
+        size: m.bytes,
+        action,
+      });
+    if (m.actionIdUnreadable) {
+      this.#closeNow(
+        "protocol",
+        tooLarge(
+          `a message of ${m.bytes} bytes (${bound}) has an ActionID line too long to read; ` +
+            `the session closes because the message's owner cannot be known`,
+        ),
+      );
+      return;
+    }
+    const response = m.kind === "response";
+    const id = m.actionId;
+    if (id !== undefined) {
+      const p = this.#pending.get(this.#counterOf(id));
+      if (p !== undefined) {
+        if (response || p.listing || (p.kind === K_ORIGINATE && eqi(m.name, "originateresponse"))) {
+          const what = response ? "its answer" : `its ${m.name} event`;
+          this.#actionsFailed++;
+          this.#settle(p, {
+            ok: false,
+            error: tooLarge(
+              `${p.action}: ${what} is too large (${m.bytes} bytes: ${bound}); it was skipped ` +
+                `unread, so the outcome is unknown (other actions are unaffected)`,
+              p.action,
+            ),
+          });
+          return;
+        }
+      } else if (id === this.#authId) {
+        if (response) {
+          this.#closeNow(
+            "protocol",
+            tooLarge(`the login answer is too large (${m.bytes} bytes: ${bound})`),
+          );
+          return;
+        }
+      } else if (id === this.#pingId) {
+        // The keepalive's answer came: the peer is alive, whatever its size.
+        if (response) this.#pingAnswered();
+      } else if (id !== this.#logoffId) this.#orphans++;
+    } else if (response) this.#orphans++;
+    if (!response) this.#dropped();
   }
 
   #maybeSummary(): void {

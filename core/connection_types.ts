@@ -25,7 +25,9 @@ export type ConnectionState =
  * - `authFailed`: the server refused the login (back off, do not hammer).
  * - `loginTimedOut`: no banner or login answer before the login deadline.
  * - `timedOut`: keepalive `Ping` unanswered in time (dead peer).
- * - `protocol`: the peer broke the protocol or a bound (see the error).
+ * - `protocol`: the peer broke the protocol (see the error), or sent a
+ *   message over a parser bound whose owner could not be known (a
+ *   `MessageTooLargeError`; other oversized messages fail only their action).
  * - `transportError`: the socket failed (the driver reports it).
  */
 export type CloseReason =
@@ -243,7 +245,7 @@ export interface ConnectionStats {
   readonly messagesOut: number;
   /** Events handed out by `pollEvent`. */
   readonly eventsDelivered: number;
-  /** Events dropped by the queue policy. */
+  /** Events dropped: by the queue policy, or skipped over a parser bound with no action to fail. */
   readonly eventsDropped: number;
   /** Current event queue depth. */
   readonly eventQueueDepth: number;

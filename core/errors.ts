@@ -318,3 +318,45 @@ export class NotReadyError extends AmiError {
     this.timeoutMs = timeoutMs;
   }
 }
+
+/**
+ * A message from the peer passed a parser bound (`maxLineBytes`,
+ * `maxMessageBytes` or `maxHeaders`) and was skipped unread. Its `code`
+ * stays `ERR_REMOTE_PROTOCOL` (it is a {@link RemoteProtocolError}); tell it
+ * apart with `instanceof` or `reason === "tooLarge"`.
+ *
+ * With `action` set, it fails that action alone: its answer (or one of
+ * its event-list items, or its OriginateResponse) was too large, so its
+ * outcome is unknown; the session goes on. Without `action`, it is why a
+ * session closed: the message's owner could not be known.
+ */
+export class MessageTooLargeError extends RemoteProtocolError {
+  /** Always `"tooLarge"`. */
+  readonly reason: "tooLarge" = "tooLarge";
+  /** The action whose answer was too large, if the message could be attributed. */
+  readonly action: string | undefined;
+  /** The whole message's size in bytes (line endings included). */
+  readonly size: number;
+  /** What the bound measured: the longest line's bytes, the line count or the message's bytes. */
+  readonly actual: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param message what was too large, naming the bound, the limit, the size and the action
+   * @param details the bound, its limit, what it measured, the message's size and the action
+   */
+  constructor(
+    message: string,
+    details: { bound: ParserBound; limit: number; actual: number; size: number; action?: string },
+  ) {
+    super(message, {
+      bound: details.bound,
+      limit: details.limit,
+      excess: details.actual - details.limit,
+    });
+    this.action = details.action;
+    this.size = details.size;
+    this.actual = details.actual;
+  }
+}

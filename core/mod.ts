@@ -21,6 +21,7 @@ export {
   ConnectionLostError,
   type ConnectionLostReason,
   LocalProtocolError,
+  MessageTooLargeError,
   NotReadyError,
   type OriginateFailure,
   originateFailure,
@@ -33,6 +34,7 @@ export {
   AmiParser,
   type Banner,
   DEFAULT_PARSER_LIMITS,
+  type OversizedMessage,
   type ParsedItem,
   type ParserOptions,
 } from "./parser.ts";

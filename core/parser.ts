@@ -1,7 +1,9 @@
 /**
  * The incremental AMI parser: feed byte chunks of any size, get the banner
  * and then whole messages. Bounded: a line, a message and a header count
- * each have a cap, and crossing one is a {@link RemoteProtocolError}.
+ * each have a cap. Crossing one is a {@link RemoteProtocolError}, or, with
+ * {@link ParserOptions.onOversized}, the message is skipped to its end
+ * without being buffered and reported, and parsing goes on after it.
  *
  * @module
  */
@@ -35,10 +37,63 @@ export interface ParserOptions {
   maxMessageBytes?: number;
   /** Most lines in one message. Default 100,000. */
   maxHeaders?: number;
+  /**
+   * Called for each message that crosses a bound, once its end has been
+   * read. Set, the parser skips such a message to its terminating blank
+   * line without buffering it (it keeps the first bytes of each line only,
+   * to read the first line and the ActionID), reports it here, in stream
+   * order with the items, and goes on parsing. Not set (the default),
+   * crossing a bound throws and the parser stays failed. The banner line is
+   * never skipped: before it the stream is not known to be AMI.
+   */
+  onOversized?: (message: OversizedMessage) => void;
 }
 
+/**
+ * A message skipped unread because it crossed a bound (see
+ * {@link ParserOptions.onOversized}). What is known of it comes from the
+ * first bytes of its lines: its kind and name from the first line, its
+ * ActionID from the first `ActionID:` line (wherever it is, as for a
+ * message parsed whole; in a legacy `Response: Follows`, only before the
+ * raw body).
+ */
+export interface OversizedMessage {
+  /**
+   * A bound the message crossed: `maxLineBytes` if any line is over it, else
+   * `maxHeaders` if it has too many lines, else `maxMessageBytes` (decided on
+   * the whole message, so the same whatever the chunking).
+   */
+  readonly bound: ParserBound;
+  /** Its configured limit (bytes, or lines for `maxHeaders`). */
+  readonly limit: number;
+  /** What the bound measures, for the whole message: its longest line's bytes, its line count or its bytes. */
+  readonly actual: number;
+  /** The whole message, in bytes, line endings included (the blank line that ends it excluded). */
+  readonly bytes: number;
+  /** From the first line's key: `Response`, `Event`, or anything else. */
+  readonly kind: "response" | "event" | "other";
+  /** The first line's value: the response status or the event name (cut to {@link OVERSIZED_LINE_HEAD} bytes). */
+  readonly name: string;
+  /** The message's ActionID, when it has one that could be read. */
+  readonly actionId: string | undefined;
+  /**
+   * The message has an `ActionID:` line too long to read (over
+   * {@link OVERSIZED_LINE_HEAD} bytes or `maxLineBytes`): its owner cannot be known.
+   */
+  readonly actionIdUnreadable: boolean;
+}
+
+/**
+ * How many bytes of each line of a skipped message are kept (or
+ * `maxLineBytes`, if smaller): Asterisk reads lines of at most 1,024 bytes,
+ * so an ActionID it echoes fits.
+ */
+export const OVERSIZED_LINE_HEAD = 1024;
+
 /** The documented default bounds. Large enough for `Command` output of a busy server. */
-export const DEFAULT_PARSER_LIMITS: Readonly<Required<Omit<ParserOptions, "expectBanner">>> = {
+export const DEFAULT_PARSER_LIMITS: Readonly<
+  Required<Omit<ParserOptions, "expectBanner" | "onOversized">>
+> = {
   maxLineBytes: 1024 * 1024,
   maxMessageBytes: 8 * 1024 * 1024,
   maxHeaders: 100_000,
@@ -58,6 +113,7 @@ const MIN_CAPACITY = 4096;
 const RETAIN_CAPACITY = 1024 * 1024;
 
 const decoder = new TextDecoder();
+const TAIL = 16; // bytes kept of the end of each skipped line: "--END COMMAND--" plus a CR
 // What the parser tells a message about its text (shared: no object per message).
 const WITH_ACTION_ID: MessageTextOptions = Object.freeze({ hasActionId: true });
 const NO_ACTION_ID: MessageTextOptions = Object.freeze({ hasActionId: false });
@@ -91,6 +147,8 @@ export class AmiParser {
   #followsDone = false; // saw --END COMMAND--; the next empty line ends the message
   #hasActionId = false; // a line of the current message has the key ActionID
   #error: RemoteProtocolError | undefined;
+  readonly #onOversized: ((message: OversizedMessage) => void) | undefined;
+  #skip: Skip | undefined; // skipping an oversized message (see #skipTo)
   #copied = 0; // cost meter (see _parser_work.ts): bytes copied
   #scanned = 0; // and bytes searched for LF
 
@@ -112,6 +170,7 @@ export class AmiParser {
     this.#maxMessage = options.maxMessageBytes ?? DEFAULT_PARSER_LIMITS.maxMessageBytes;
     this.#maxHeaders = options.maxHeaders ?? DEFAULT_PARSER_LIMITS.maxHeaders;
     this.#bannerPending = options.expectBanner ?? true;
+    this.#onOversized = options.onOversized;
   }
 
   /** Bytes held for a message not yet complete (never more than a bound plus one chunk). */
@@ -119,9 +178,9 @@ export class AmiParser {
     return this.#end - this.#start;
   }
 
-  /** Whether a partial message (or banner) is waiting for more bytes. */
+  /** Whether a partial message (or banner) is waiting for more bytes, or one is being skipped. */
   get hasPartial(): boolean {
-    return this.#end > this.#start;
+    return this.#end > this.#start || this.#skip !== undefined;
   }
 
   /**
@@ -131,14 +190,27 @@ export class AmiParser {
    *
    * @param chunk bytes as read from the socket (not retained)
    * @param onItem called once per item
-   * @throws {RemoteProtocolError} when a bound is crossed or the banner is
-   *   not AMI's; the parser then stays failed and every later call throws it
+   * @throws {RemoteProtocolError} when a bound is crossed (without
+   *   `onOversized`, or by the banner) or the banner is not AMI's; the
+   *   parser then stays failed and every later call throws it
    */
   push(chunk: Uint8Array, onItem: (item: ParsedItem) => void): void {
     if (this.#error) throw this.#error;
-    this.#append(chunk);
     try {
-      this.#scan(onItem);
+      if (this.#skip !== undefined) {
+        const at = this.#skipTo(chunk);
+        if (at < 0) return;
+        chunk = chunk.subarray(at);
+      }
+      for (;;) {
+        this.#append(chunk);
+        const rest = this.#scan(onItem);
+        if (rest === undefined) return;
+        // A message crossed a bound: skip it from its start, then go on.
+        const at = this.#skipTo(rest);
+        if (at < 0) return;
+        chunk = rest.subarray(at);
+      }
     } catch (err) {
       if (err instanceof RemoteProtocolError) {
         this.#fail(err);
@@ -149,6 +221,7 @@ export class AmiParser {
 
   #fail(err: RemoteProtocolError): void {
     this.#error = err;
+    this.#skip = undefined;
     this.#hasActionId = false;
     this.#buf = new Uint8Array(0);
     this.#words = new Uint32Array(0);
@@ -209,7 +282,12 @@ export class AmiParser {
     this.#copied += len;
   }
 
-  #scan(onItem: (item: ParsedItem) => void): void {
+  /**
+   * Parses the buffer. Returns the bytes of a message that crossed a bound
+   * (from its first line to the end of the buffer, now emptied) when
+   * oversized messages are skipped, else `undefined`.
+   */
+  #scan(onItem: (item: ParsedItem) => void): Uint8Array | undefined {
     const buf = this.#buf;
     const words = this.#words;
     const end = this.#end;
@@ -222,12 +300,14 @@ export class AmiParser {
       if (lf === end) {
         this.#lineStart = lineStart;
         this.#scanFrom = end;
-        this.#checkPartial(end - lineStart, end - this.#start, true);
-        return;
+        return this.#checkPartial(end - lineStart, end - this.#start);
       }
       const contentEnd = lf > lineStart && buf[lf - 1] === CR ? lf - 1 : lf;
       const lineLen = contentEnd - lineStart;
-      if (lineLen > this.#maxLine) this.#bound("maxLineBytes", this.#maxLine, lineLen, false);
+      if (lineLen > this.#maxLine) {
+        if (this.#lines === 0) this.#start = lineStart;
+        return this.#over("maxLineBytes", this.#maxLine, lineLen, false);
+      }
       const next = lf + 1;
 
       if (this.#bannerPending) {
@@ -275,26 +355,79 @@ export class AmiParser {
       }
       this.#lines++;
       if (this.#lines > this.#maxHeaders) {
-        this.#bound("maxHeaders", this.#maxHeaders, this.#lines, false);
+        return this.#over("maxHeaders", this.#maxHeaders, this.#lines, false);
       }
       const msgBytes = next - this.#start;
       if (msgBytes > this.#maxMessage) {
-        this.#bound("maxMessageBytes", this.#maxMessage, msgBytes, false);
+        return this.#over("maxMessageBytes", this.#maxMessage, msgBytes, false);
       }
       lineStart = from = next;
     }
     this.#lineStart = this.#scanFrom = lineStart;
+    return undefined;
   }
 
   /** Checks the bounds against a line and message that are not complete yet. */
-  #checkPartial(lineLen: number, msgBytes: number, partial: boolean): void {
+  #checkPartial(lineLen: number, msgBytes: number): Uint8Array | undefined {
     // A trailing CR may belong to the line ending, so allow one byte for it.
     if (lineLen - 1 > this.#maxLine) {
-      this.#bound("maxLineBytes", this.#maxLine, lineLen - 1, partial);
+      if (this.#lines === 0) this.#start = this.#lineStart;
+      return this.#over("maxLineBytes", this.#maxLine, lineLen - 1, true);
     }
     if (msgBytes > this.#maxMessage) {
-      this.#bound("maxMessageBytes", this.#maxMessage, msgBytes, partial);
+      return this.#over("maxMessageBytes", this.#maxMessage, msgBytes, true);
     }
+    return undefined;
+  }
+
+  /**
+   * A bound was crossed: throws, or (with `onOversized`, past the banner)
+   * starts skipping the message. Its bytes so far leave the buffer, which
+   * starts again empty, and are returned to be skipped from the start.
+   */
+  #over(bound: ParserBound, limit: number, actual: number, partial: boolean): Uint8Array {
+    if (this.#onOversized === undefined || this.#bannerPending) {
+      this.#bound(bound, limit, actual, partial);
+    }
+    const rest = this.#buf.subarray(this.#start, this.#end);
+    this.#buf = new Uint8Array(0);
+    this.#words = new Uint32Array(0);
+    this.#start = this.#end = 0;
+    this.#lineStart = this.#scanFrom = 0;
+    this.#lines = 0;
+    this.#follows = this.#followsDone = this.#hasActionId = false;
+    this.#skip = new Skip(
+      this.#maxLine,
+      this.#maxHeaders,
+      Math.min(OVERSIZED_LINE_HEAD, this.#maxLine),
+    );
+    return rest;
+  }
+
+  /**
+   * Skips the message being skipped through `chunk`, one line at a time,
+   * keeping only the head and tail of each line. Returns where the bytes
+   * after its terminating blank line start (once reported), or -1 when the
+   * chunk ends before that.
+   */
+  #skipTo(chunk: Uint8Array): number {
+    const skip = this.#skip as Skip;
+    const n = chunk.length;
+    let from = 0;
+    while (from < n) {
+      const lf = chunk.indexOf(LF, from);
+      const segEnd = lf < 0 ? n : lf;
+      skip.add(chunk, from, segEnd);
+      this.#scanned += segEnd - from;
+      if (lf < 0) return -1;
+      from = lf + 1;
+      if (skip.endLine()) {
+        this.#skip = undefined;
+        (this.#onOversized as (message: OversizedMessage) => void)(skip.report(this.#maxMessage));
+        return from;
+      }
+    }
+    return -1;
   }
 
   #bound(bound: ParserBound, limit: number, actual: number, partial: boolean): never {
@@ -311,6 +444,152 @@ export class AmiParser {
       }${excess} ${unit}`,
       { bound, limit, excess },
     );
+  }
+}
+
+/**
+ * What the parser knows of a message it is skipping: each line is seen in
+ * segments, of which it keeps the first `cap` bytes and the last 16 (to
+ * tell an empty line, read the first line and an ActionID, and find a
+ * legacy body's `--END COMMAND--`). The message ends where a message parsed
+ * whole would: at an empty line, except inside a `Response: Follows` body.
+ */
+class Skip {
+  readonly #maxLine: number;
+  readonly #maxHeaders: number;
+  readonly #cap: number;
+  readonly #head: Uint8Array;
+  readonly #tail = new Uint8Array(TAIL);
+  #lineLen = 0; // bytes of the current line so far, LF excluded
+  #longest = 0; // the longest line, line ending excluded
+  #bytes = 0; // bytes of the message's complete lines
+  #lines = 0;
+  #kind: OversizedMessage["kind"] = "other";
+  #name = "";
+  #actionId: string | undefined;
+  #actionIdUnreadable = false;
+  #follows = false;
+  #followsDone = false;
+  #inBody = false; // past a Follows message's header lines
+
+  constructor(maxLine: number, maxHeaders: number, cap: number) {
+    this.#maxLine = maxLine;
+    this.#maxHeaders = maxHeaders;
+    this.#cap = cap;
+    this.#head = new Uint8Array(cap);
+  }
+
+  /** Adds `chunk[from, end)` (no LF in it) to the current line. */
+  add(chunk: Uint8Array, from: number, end: number): void {
+    const len = end - from;
+    if (len === 0) return;
+    const room = this.#cap - this.#lineLen;
+    if (room > 0) this.#head.set(chunk.subarray(from, from + Math.min(room, len)), this.#lineLen);
+    const tail = this.#tail;
+    if (len >= TAIL) tail.set(chunk.subarray(end - TAIL, end));
+    else {
+      tail.copyWithin(0, len);
+      tail.set(chunk.subarray(from, end), TAIL - len);
+    }
+    this.#lineLen += len;
+  }
+
+  /** The current line ended (its LF was read); returns whether it ended the message. */
+  endLine(): boolean {
+    const raw = this.#lineLen;
+    this.#lineLen = 0;
+    const content = raw > 0 && this.#tail[TAIL - 1] === CR ? raw - 1 : raw;
+    if (content > this.#longest) this.#longest = content;
+    if (content === 0) {
+      if (this.#lines === 0) return false; // a blank line before the message
+      if (!this.#follows || this.#followsDone) return true;
+    } else this.#line(content, content < raw);
+    this.#lines++;
+    this.#bytes += raw + 1;
+    return false;
+  }
+
+  #line(content: number, cr: boolean): void {
+    const head = this.#head;
+    const seen = Math.min(content, this.#cap); // bytes of the content in `head`
+    let colon = -1;
+    for (let i = 0; i < seen; i++) {
+      if (head[i] === COLON) {
+        colon = i;
+        break;
+      }
+    }
+    if (this.#lines === 0) {
+      if (colon === 8 && asciiLowerEquals(head, 0, "response")) this.#kind = "response";
+      else if (colon === 5 && asciiLowerEquals(head, 0, "event")) this.#kind = "event";
+      if (colon >= 0) {
+        const at = head[colon + 1] === 32 ? colon + 2 : colon + 1;
+        this.#name = at < seen ? decoder.decode(head.subarray(at, seen)) : "";
+      }
+      this.#follows = content === FOLLOWS.length && asciiLowerEquals(head, 0, FOLLOWS);
+      return;
+    }
+    if (this.#follows && !this.#followsDone) {
+      if (this.#inBody) {
+        if (content >= END_COMMAND.length && this.#endsWithEndCommand(cr)) {
+          this.#followsDone = true;
+        }
+        return;
+      }
+      // As buildFollows reads it: the header lines, then the raw body.
+      if (
+        !(colon === 8 && isActionIdKey(head, 0)) &&
+        !(colon === 9 && asciiLowerEquals(head, 0, "privilege")) &&
+        !(colon === 7 && asciiLowerEquals(head, 0, "message"))
+      ) {
+        this.#inBody = true;
+        if (content >= END_COMMAND.length && this.#endsWithEndCommand(cr)) {
+          this.#followsDone = true;
+        }
+        return;
+      }
+    }
+    if (
+      this.#actionId === undefined && !this.#actionIdUnreadable && seen >= 9 && head[8] === COLON &&
+      isActionIdKey(head, 0)
+    ) {
+      if (content > this.#cap) this.#actionIdUnreadable = true;
+      else {
+        const at = content > 9 && head[9] === 32 ? 10 : 9;
+        this.#actionId = decoder.decode(head.subarray(at, content));
+      }
+    }
+  }
+
+  /** Whether the line (of 15 bytes or more, CR excluded) ends with `--END COMMAND--`. */
+  #endsWithEndCommand(cr: boolean): boolean {
+    // The tail holds the line's last 16 bytes: the content's last 15 are
+    // at 0..14 when a CR follows, else at 1..15.
+    const at = cr ? 0 : 1;
+    return endsWithEndCommand(this.#tail, at, at + END_COMMAND.length);
+  }
+
+  /**
+   * The report, once the message is over. Which bound it names is decided
+   * on the whole message (line, then line count, then size), so that it
+   * does not depend on how the bytes were chunked.
+   */
+  report(maxMessage: number): OversizedMessage {
+    const [bound, limit, actual]: [ParserBound, number, number] = this.#longest > this.#maxLine
+      ? ["maxLineBytes", this.#maxLine, this.#longest]
+      : this.#lines > this.#maxHeaders
+      ? ["maxHeaders", this.#maxHeaders, this.#lines]
+      : ["maxMessageBytes", maxMessage, this.#bytes];
+    return {
+      bound,
+      limit,
+      actual,
+      bytes: this.#bytes,
+      kind: this.#kind,
+      name: this.#name,
+      actionId: this.#actionId,
+      actionIdUnreadable: this.#actionIdUnreadable,
+    };
   }
 }
 

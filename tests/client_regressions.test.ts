@@ -25,8 +25,8 @@ import {
 
 /**
  * A fake AMI server: the connections numbered in `bad` get the login's
- * Success followed, in the same write, by a line over the client's bound
- * (so the session closes in the read that logged it in); the others send a
+ * Success followed, in the same write, by an ActionID line over the
+ * client's bound (so the session closes in the read that logged it in); the others send a
  * numbered event every 10 ms, and the first one is closed by the server
  * after 5 events.
  */
@@ -53,7 +53,8 @@ async function fakeServer(bad: readonly number[]) {
         m[1]
       }\r\nMessage: Authentication accepted\r\n\r\n`;
       if (bad.includes(n)) {
-        socket.write(ok + "X".repeat(2_000) + "\r\n");
+        // An ActionID line over the bound: its owner cannot be known, so the session closes.
+        socket.write(ok + "Response: Success\r\nActionID: " + "X".repeat(2_000) + "\r\n\r\n");
         return;
       }
       socket.write(ok);

@@ -93,7 +93,7 @@ describe("reconnect and faults over loopback", () => {
     });
   });
 
-  test("garbage: stray lines do not break the client; an oversized line reconnects (protocol)", async () => {
+  test("garbage: stray lines do not break the client; an oversized stray line is dropped and counted; an unreadable ActionID reconnects (protocol)", async () => {
     await withSim(async (sim) => {
       const client = await connect(simOptions(sim, { parser: { maxLineBytes: 2048 } }));
       try {
@@ -102,7 +102,14 @@ describe("reconnect and faults over loopback", () => {
           "\x00\xff garbage without colon\r\n\r\n\r\nEvent: UserEvent\r\nUserEvent: ok\r\n\r\n",
         );
         assert.equal((await client.action("Ping")).kind, "response");
+        // Over maxLineBytes with no ActionID: no action owns it, so it is dropped and counted.
+        const dropped = client.stats().totals.eventsDropped;
         sim.sendRaw("X".repeat(10_000) + "\r\n\r\n");
+        assert.equal((await client.action("Ping")).kind, "response", "the session goes on");
+        assert.equal(client.stats().totals.eventsDropped, dropped + 1);
+        assert.equal(client.state, "ready");
+        // An ActionID line too long to read: the owner cannot be known, the session closes.
+        sim.sendRaw("Response: Success\r\nActionID: " + "X".repeat(10_000) + "\r\n\r\n");
         await until(() => changes.some((c) => c.reason === "protocol"), 2_000, "protocol close");
         await until(() => client.state === "ready", 3_000, "ready again");
         assert.equal((await client.action("Ping")).kind, "response");
