@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { CloseReason } from "./connection_types.ts";
 import type { AmiMessage } from "./message.ts";
 
 /** Stable machine-readable codes, one per error class. */
@@ -188,14 +189,7 @@ export class ActionTimeoutError extends AmiError {
  * client's state when there was no session to send it on.
  */
 export type ConnectionLostReason =
-  | "local"
-  | "loggedOff"
-  | "remoteClosed"
-  | "authFailed"
-  | "loginTimedOut"
-  | "timedOut"
-  | "protocol"
-  | "transportError"
+  | CloseReason
   | "connecting"
   | "reconnecting"
   | "closing"

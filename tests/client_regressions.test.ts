@@ -290,6 +290,19 @@ describe("aborting an action over loopback", () => {
   });
 });
 
+/** A cluster on a manual clock over the in-memory network; `refusing` nodes always refuse. */
+function memoryCluster(nodes: readonly string[], refusing: readonly string[]) {
+  const clock = new ManualClock();
+  const net = new MemoryNet(() => clock.now());
+  for (const n of refusing) net.schedule.set(n, Array(100).fill("refuse"));
+  const cluster = createClusterWith(net.connector, {
+    clock,
+    defaults: { username: "u", secret: "s", keepaliveIdleMs: 0 },
+    nodes: Object.fromEntries(nodes.map((n) => [n, { host: n }])),
+  });
+  return { clock, cluster };
+}
+
 describe("typed errors", () => {
   test("Originate Reason codes translate to outcomes a dialer records", () => {
     const kinds = ["0", "1", "3", "5", "8", "4", "x", undefined].map((r) => originateFailure(r));
@@ -314,14 +327,7 @@ describe("typed errors", () => {
   });
 
   test("cluster.ready() past its deadline is a NotReadyError naming the missing nodes", async () => {
-    const clock = new ManualClock();
-    const net = new MemoryNet(() => clock.now());
-    net.schedule.set("down", Array(100).fill("refuse"));
-    const cluster = createClusterWith(net.connector, {
-      clock,
-      defaults: { username: "u", secret: "s", keepaliveIdleMs: 0 },
-      nodes: { up: { host: "up" }, down: { host: "down" } },
-    });
+    const { clock, cluster } = memoryCluster(["up", "down"], ["down"]);
     const ready = cluster.ready({ timeoutMs: 5_000 });
     ready.catch(() => {});
     await advance(clock, 6_000);
@@ -335,14 +341,7 @@ describe("typed errors", () => {
   });
 
   test("AbortedError and ConnectionLostError name their action and a typed reason", async () => {
-    const clock = new ManualClock();
-    const net = new MemoryNet(() => clock.now());
-    net.schedule.set("a", Array(100).fill("refuse"));
-    const cluster = createClusterWith(net.connector, {
-      clock,
-      defaults: { username: "u", secret: "s", keepaliveIdleMs: 0 },
-      nodes: { a: { host: "a" } },
-    });
+    const { clock, cluster } = memoryCluster(["a"], ["a"]);
     await advance(clock, 10);
     const lost = await cluster.action("a", "Ping").catch((e) => e);
     assert.ok(lost instanceof ConnectionLostError);
