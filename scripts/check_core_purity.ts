@@ -1,5 +1,5 @@
 /**
- * Fails when anything under `core/` reaches a runtime, a clock, a timer or
+ * Fails when anything under `core/` or `live/` (the pure live-model reducer) reaches a runtime, a clock, a timer or
  * randomness (ARCHITECTURE.md invariant 1): `Deno.`, `Bun.`, `node:` imports,
  * `setTimeout`/`setInterval`/`queueMicrotask`, `Date.now`/`new Date`,
  * `performance.now`, `Math.random`, `crypto.`, `process.`, `require(`.
@@ -93,13 +93,18 @@ export function scanDir(dir: string): PurityViolation[] {
   return out;
 }
 
+/** The folders that must stay pure: the protocol engine and the live model's reducer. */
+export const PURE_DIRS: readonly string[] = ["core", "live"];
+
 if ((import.meta as { main?: boolean }).main) {
-  const dir = fileURLToPath(new URL("../core", import.meta.url));
-  const found = scanDir(dir);
-  for (const v of found) console.error(`${v.file}:${v.line}: ${v.match}`);
-  if (found.length > 0) {
-    console.error(`core/ is not runtime-neutral: ${found.length} forbidden use(s)`);
-    process.exit(1);
+  let failed = false;
+  for (const name of PURE_DIRS) {
+    const found = scanDir(fileURLToPath(new URL(`../${name}`, import.meta.url)));
+    for (const v of found) console.error(`${v.file}:${v.line}: ${v.match}`);
+    if (found.length > 0) {
+      console.error(`${name}/ is not runtime-neutral: ${found.length} forbidden use(s)`);
+      failed = true;
+    } else console.log(`${name}/ is runtime-neutral`);
   }
-  console.log("core/ is runtime-neutral");
+  if (failed) process.exit(1);
 }

@@ -1,10 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { scanDir, scanSource } from "../scripts/check_core_purity.ts";
+import { PURE_DIRS, scanDir, scanSource } from "../scripts/check_core_purity.ts";
 
 test("invariant 1: core/ uses no runtime API, timer, clock or randomness", () => {
   const dir = fileURLToPath(new URL("../core", import.meta.url));
+  assert.deepEqual(scanDir(dir), []);
+});
+
+test("invariant 1: live/ (the live model's reducer) is pure too", () => {
+  assert.deepEqual(PURE_DIRS, ["core", "live"]);
+  const dir = fileURLToPath(new URL("../live", import.meta.url));
   assert.deepEqual(scanDir(dir), []);
 });
 
