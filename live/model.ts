@@ -867,12 +867,11 @@ export class LiveModel {
       }
     }
     for (const name of names) {
-      const known = this.#queues.get(name);
-      const fresh = known === undefined || (this.#queueSeq.get(name) ?? 0) <= at;
-      const q = known ?? this.#ensureQueue(name, at, now);
+      const q = this.#queues.get(name) ?? this.#ensureQueue(name, at, now);
       if (q === undefined) continue;
+      // No event carries QueueParams' fields: the list's are always the newest.
       const p = params.get(name);
-      if (p !== undefined && fresh) {
+      if (p !== undefined) {
         const next: Record<string, string> = { ...q.params };
         for (const [k, v] of p.headers) {
           if (!/^(event|actionid|queue|privilege)$/i.test(k)) next[k] = v;
