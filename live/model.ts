@@ -463,7 +463,11 @@ export class LiveModel {
   #commitChannel(old: LiveChannel | undefined, next: LiveChannel, at: number, now: number): void {
     const id = next.uniqueid;
     bump(this.#chanSeq, id, at);
-    if (old !== undefined && sameChannel(old, next)) return;
+    // Two records may briefly claim one name (a masquerade half seen): the latest snapshot wins.
+    if (old !== undefined && sameChannel(old, next)) {
+      if (this.#byName.get(old.name) !== id) this.#byName.set(old.name, id);
+      return;
+    }
     // A bridge that is gone (or refused) is not joined.
     let bridgeId = next.bridgeId;
     if (bridgeId !== undefined && bridgeId !== old?.bridgeId) {
@@ -473,10 +477,10 @@ export class LiveModel {
       bridgeId === next.bridgeId ? next : { ...next, bridgeId },
     );
     this.#channels.set(id, rec);
-    if (old === undefined || old.name !== rec.name) {
-      if (old !== undefined && this.#byName.get(old.name) === id) this.#byName.delete(old.name);
-      this.#byName.set(rec.name, id);
+    if (old !== undefined && old.name !== rec.name && this.#byName.get(old.name) === id) {
+      this.#byName.delete(old.name);
     }
+    this.#byName.set(rec.name, id);
     if (old === undefined || old.linkedid !== rec.linkedid) {
       if (old !== undefined) this.#unlink(old.linkedid, id);
       let set = this.#byLinked.get(rec.linkedid);

@@ -379,14 +379,18 @@ const step: fc.Arbitrary<Step> = fc.record({
 
 test("live model: after drops, late lists and restarts, a final resync equals the truth", () => {
   fc.assert(
-    fc.property(fc.array(step, { maxLength: 60 }), (steps) => run(steps, 10_000)),
+    fc.property(fc.array(step, { maxLength: 80, size: "max" }), (steps) => run(steps, 10_000)),
     { numRuns: 500 },
   );
 });
 
 test("live model: with a small maxChannels the cap holds, pairs hold, the status says degraded", () => {
   fc.assert(
-    fc.property(fc.array(step, { maxLength: 60 }), fc.integer({ min: 2, max: 8 }), run),
+    fc.property(
+      fc.array(step, { maxLength: 80, size: "max" }),
+      fc.integer({ min: 2, max: 8 }),
+      run,
+    ),
     { numRuns: 300 },
   );
 });
