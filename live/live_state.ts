@@ -76,7 +76,7 @@ export interface LiveStateStats extends LiveModelStats {
   readonly listenerErrors: number;
   /** Lists whose position was past the events applied (a queue dropped events), merged at the last event. */
   readonly clampedLists: number;
-  /** Lists the server refused and that are no longer asked for (`QueueStatus` without app_queue). */
+  /** Actions the server refused, no longer sent (`QueueStatus` without app_queue, `CoreStatus` without the `system` class). */
   readonly unsupported: readonly string[];
 }
 
@@ -203,6 +203,7 @@ class LiveStateImpl implements LiveState {
   #waiters = new Set<{ resolve(): void; reject(e: Error): void }>();
   #lastUptime: number | undefined;
   #lastUptimeAt = 0;
+  #startupKey: string | undefined;
   readonly #unsupported = new Set<string>();
   #syncs = 0;
   #syncFailures = 0;
@@ -336,6 +337,7 @@ class LiveStateImpl implements LiveState {
     ) {
       this.#restarts++;
       this.#model.purge("serverRestart", now);
+      this.#startupKey = undefined; // CoreStatus takes its new baseline without a second purge
     }
     this.#lastUptime = up;
     this.#lastUptimeAt = now;
@@ -392,10 +394,42 @@ class LiveStateImpl implements LiveState {
   }
 
   async #sync(gen: number): Promise<void> {
+    if (!this.#unsupported.has("CoreStatus")) await this.#startup(gen);
     await this.#list(gen, "CoreShowChannels", "channels");
     if (this.#wantQueues && !this.#unsupported.has("QueueStatus")) {
       await this.#list(gen, "QueueStatus", "queues");
     }
+  }
+
+  /**
+   * CoreStatus's startup date and time: when they differ from the last
+   * session's, Asterisk restarted. This catches what FullyBooted cannot (its
+   * first one missed, when the live state was made after `connect`; an event
+   * mask without `system`). A restart FullyBooted already reported for this
+   * session is not purged twice: it cleared the remembered startup.
+   */
+  async #startup(gen: number): Promise<void> {
+    let result;
+    try {
+      result = await this.#client.action("CoreStatus", {}, { timeoutMs: this.#listTimeoutMs });
+    } catch (error) {
+      if (gen !== this.#gen) throw SUPERSEDED;
+      if (error instanceof ActionError) {
+        this.#unsupported.add("CoreStatus");
+        return;
+      }
+      throw error;
+    }
+    if (gen !== this.#gen) throw SUPERSEDED;
+    const r = result.response;
+    const key = `${r.get("CoreStartupDate") ?? ""} ${r.get("CoreStartupTime") ?? ""}`;
+    if (key === " ") return;
+    if (this.#startupKey !== undefined && key !== this.#startupKey) {
+      this.#restarts++;
+      this.#model.purge("serverRestart", this.#clock.now());
+      this.#drain();
+    }
+    this.#startupKey = key;
   }
 
   /**
@@ -519,12 +553,13 @@ class LiveStateImpl implements LiveState {
  * every event and state change of the client.
  *
  * On every `ready` (the first and each after a reconnect) and on
- * {@link LiveState.resync}, it runs `CoreShowChannels`, then `QueueStatus`,
- * and merges each list at the point where it completed in the event stream
- * (an event after the list wins over it). A `FullyBooted` whose Uptime shows
- * Asterisk restarted purges the model first (`serverRestart`); without one
- * (an event mask without `system`, or the first session's FullyBooted missed)
- * what ended during the gap is removed by the lists as `vanished`.
+ * {@link LiveState.resync}, it runs `CoreStatus`, `CoreShowChannels`, then
+ * `QueueStatus`, and merges each list at the point where it completed in the
+ * event stream (an event after the list wins over it). A restart of Asterisk
+ * purges the model before the lists merge (`serverRestart`): a `FullyBooted`
+ * (sent at each login) whose Uptime is below the last one plus the time
+ * since, or else a new startup time in `CoreStatus`. Without either (neither
+ * readable), what ended during the gap is removed by the lists as `vanished`.
  *
  * @param client the client (its clock is used for every timestamp and timer)
  * @param options the model's caps and allow-list, and the sync's options

@@ -157,6 +157,33 @@ describe("live state on the simulator", () => {
     });
   });
 
+  test("made after connect (first FullyBooted missed), a restart is still told by CoreStatus's startup time", async () => {
+    await withLab(async ({ sim, clock, dialer }) => {
+      const client = new Client(options(sim, clock), defaultConnector());
+      await client.start();
+      const live = createLiveState(client);
+      const reasons: string[] = [];
+      live.on("channel", (c) => {
+        if (c.type === "removed") reasons.push(c.reason ?? "");
+      });
+      try {
+        await originate(dialer, "long", 3);
+        await live.synced({ timeoutMs: 10_000 });
+        await until(() => live.channels.size === 6, 5_000, "6 channels");
+        clock.advance(10_000);
+        await sim.restart();
+        await until(() => client.state !== "ready", 5_000, "the session dropped");
+        await advanceUntil(clock, () => live.status === "live", "live again");
+        assert.deepEqual(reasons, Array(6).fill("serverRestart"));
+        assert.equal(live.stats().restarts, 1);
+        assert.equal(live.channels.size, 0);
+      } finally {
+        live.close();
+        await client.close();
+      }
+    });
+  });
+
   test("a reconnect while calls start and end leaves no ghost after the resync", async () => {
     await withLab(async ({ sim, clock, dialer }) => {
       const client = new Client(options(sim, clock), defaultConnector());
@@ -351,7 +378,7 @@ describe("the list position", () => {
       assert.deepEqual(liveIds(live), ["a", "b", "c"]);
       assert.equal(live.channels.get("a")?.state, 6);
       assert.equal(live.channels.get("b")?.state, 4);
-      assert.deepEqual(live.stats().unsupported, ["QueueStatus"]);
+      assert.deepEqual(live.stats().unsupported, ["CoreStatus", "QueueStatus"]);
       assert.equal(live.stats().clampedLists, 0);
     } finally {
       live.close();
