@@ -7,7 +7,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { defaultConnector } from "../adapters/mod.ts";
-import { Client, type ClientOptions } from "../client/mod.ts";
+import { Client, type ClientOptions, createClusterWith } from "../client/mod.ts";
 import type { TransportConnector } from "../client/transport.ts";
 import { ConnectError, NotReadyError } from "../core/mod.ts";
 import { AmiMessage } from "../core/message.ts";
@@ -263,6 +263,39 @@ describe("live state on the simulator", () => {
       } finally {
         live.close();
         await client.close();
+      }
+    });
+  });
+});
+
+describe("live state per node of a Cluster", () => {
+  test("each node's client gets its own live state, with its own server's calls", async () => {
+    await withLab(async ({ sim, clock, dialer }) => {
+      const other = await AmiSimulator.start({ clock, dialplan: DIALPLAN, users: USERS });
+      const cluster = createClusterWith(defaultConnector(), {
+        clock,
+        defaults: { username: "admin", secret: "amp111", keepaliveIdleMs: 0 },
+        nodes: {
+          a: { host: "127.0.0.1", port: sim.port },
+          b: { host: "127.0.0.1", port: other.port },
+        },
+      });
+      const lives = new Map(cluster.nodes.map((n) => [n, createLiveState(cluster.node(n))]));
+      try {
+        await originate(dialer, "long", 2);
+        await advanceUntil(
+          clock,
+          () => cluster.state("a") === "ready" && cluster.state("b") === "ready",
+          "both nodes",
+        );
+        await Promise.all([...lives.values()].map((l) => l.synced({ timeoutMs: 10_000 })));
+        assert.deepEqual(liveIds(lives.get("a")!), simIds(sim));
+        assert.equal(lives.get("a")!.channels.size, 4);
+        assert.equal(lives.get("b")!.channels.size, 0);
+      } finally {
+        for (const l of lives.values()) l.close();
+        await cluster.close();
+        await other.stop();
       }
     });
   });
