@@ -132,6 +132,8 @@ export interface ClientStats {
   readonly eventsDispatched: number;
   /** Listener exceptions and rejections (isolated). */
   readonly listenerErrors: number;
+  /** Event and state listeners attached now (a leak shows here). */
+  readonly listeners: number;
   /** Events dropped by iterator buffers. */
   readonly streamDrops: number;
   /** Actions waiting for a connection. */
@@ -360,6 +362,11 @@ export class Client implements AsyncDisposable {
     this.#timer = new DeadlineTimer(this.#clock, () => this.#onTimer());
   }
 
+  /** The time source the client runs on (`ClientOptions.clock`, or real time). */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
   /** The client's state. */
   get state(): ClientState {
     return this.#sup.state;
@@ -559,6 +566,7 @@ export class Client implements AsyncDisposable {
       totals,
       eventsDispatched: this.#eventsDispatched,
       listenerErrors: this.#listenerErrors,
+      listeners: this.#dispatcher.size + this.#stateListeners.size,
       streamDrops: this.#streams.dropped,
       waitingActions: sup.waiting,
       rejectedDisconnected: this.#rejectedDisconnected,

@@ -854,6 +854,7 @@ export class AmiConnection {
               response: p.response as AmiMessage,
               events: p.items ?? EMPTY,
               complete: msg,
+              eventsBefore: this.#eventsDelivered + this.#events.size,
             });
           } else if ((p.items as AmiMessage[]).length >= this.#maxListItems) {
             this.#actionsFailed++;

@@ -149,6 +149,16 @@ export interface EventListResult {
   readonly events: readonly AmiMessage[];
   /** The `...Complete` event. */
   readonly complete: AmiMessage;
+  /**
+   * Where the list sits in this session's event stream: how many of the
+   * session's events were delivered ({@link AmiConnection.pollEvent}) or
+   * queued for delivery when the Complete event was read. A reducer that
+   * counts the events it applied can merge the list at exactly that point,
+   * whatever events the same read carried after it. Events a full queue
+   * dropped are not counted (under `dropOldest`, one dropped after the list
+   * completed was counted: the position is then late by that many).
+   */
+  readonly eventsBefore: number;
 }
 
 /** `Command` output as text lines (from `Output:` headers or a legacy Follows body). */

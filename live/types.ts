@@ -119,7 +119,8 @@ export type LiveRemoveReason = "hangup" | "destroyed" | "vanished" | "serverRest
 /** The lists a resync merges. */
 export type LiveListKind = "channels" | "bridges" | "queues";
 
-interface LiveRecordChangeBase<K extends string, R> {
+/** What every record change has: the change, the record's kind, the record now and before. */
+export interface LiveRecordChangeBase<K extends string, R> {
   /** What happened to the record. */
   readonly type: "added" | "updated" | "removed";
   /** The record's kind. */

@@ -54,7 +54,7 @@ export function tsBlocks(markdown: string): DocBlock[] {
 /** Rewrites the package's import names to paths in `target`'s layout. */
 function mapImports(code: string, paths: Record<string, string>): string {
   return code.replace(
-    /from "(?:amikit|@amikit\/amikit)(\/core|\/testing|\/metrics)?"/g,
+    /from "(?:amikit|@amikit\/amikit)(\/core|\/testing|\/metrics|\/live)?"/g,
     (_, sub: string | undefined) => `from "${paths[sub ?? ""]}"`,
   );
 }
@@ -91,12 +91,14 @@ if (import.meta.main) {
     "/core": "../core/mod.ts",
     "/testing": "../testing/mod.ts",
     "/metrics": "../metrics/mod.ts",
+    "/live": "../live/mod.ts",
   };
   const built = {
     "": "../npm/esm/mod.js",
     "/core": "../npm/esm/core/mod.js",
     "/testing": "../npm/esm/testing/mod.js",
     "/metrics": "../npm/esm/metrics/mod.js",
+    "/live": "../npm/esm/live/mod.js",
   };
   const files = blocks.map((b) => {
     const name = `readme_${b.line}`;

@@ -58,12 +58,13 @@ function project(name: string, tarball: string, pkg: Record<string, unknown>): s
 
 const RUN = (load: string) =>
   `${load}
-  for (const [name, mod] of Object.entries({ amikit, core, testing, metrics })) {
+  for (const [name, mod] of Object.entries({ amikit, core, testing, metrics, live })) {
     if (Object.keys(mod).length === 0) throw new Error(name + " exports nothing");
   }
   if (typeof amikit.connect !== "function") throw new Error("no connect");
   if ("actionTextWithId" in amikit || "md5" in core) throw new Error("an internal is exported");
   if (typeof metrics.renderMetrics !== "function") throw new Error("no renderMetrics");
+  if (typeof live.createLiveState !== "function" || "LiveModel" in live) throw new Error("live entry");
   const sim = await testing.AmiSimulator.start({ port: 0 });
   const client = await amikit.connect({
     host: "127.0.0.1", port: sim.port, username: "admin", secret: "amp111",
@@ -78,6 +79,7 @@ const CONSUMER = `import { type ActionResult, connect, ConnectionLostError } fro
 import { AmiParser, type ConnectionState } from "amikit/core";
 import { AmiSimulator } from "amikit/testing";
 import { renderMetrics } from "amikit/metrics";
+import { createLiveState, type LiveState } from "amikit/live";
 
 export async function ping(port: number): Promise<string> {
   const client = await connect({ host: "127.0.0.1", port, username: "admin", secret: "amp111" });
@@ -98,6 +100,7 @@ export const parser: AmiParser = new AmiParser();
 export const state: ConnectionState = "ready";
 export const sim: typeof AmiSimulator = AmiSimulator;
 export const text: (s: Parameters<typeof renderMetrics>[0]) => string = renderMetrics;
+export const bind: (...a: Parameters<typeof createLiveState>) => LiveState = createLiveState;
 `;
 
 const INTERNAL = `// @ts-expect-error internals are not part of the package's surface
@@ -126,7 +129,8 @@ try {
     join(cjs, "main.js"),
     `(async () => {${
       RUN(`const amikit = require("amikit"); const core = require("amikit/core");
-  const testing = require("amikit/testing"); const metrics = require("amikit/metrics");`)
+  const testing = require("amikit/testing"); const metrics = require("amikit/metrics");
+  const live = require("amikit/live");`)
     }})().catch((e) => { console.error(e); process.exit(1); });`,
   );
   check(`require() on Node ${process.versions.node}`, () => {
@@ -137,7 +141,8 @@ try {
   writeFileSync(
     join(esm, "main.js"),
     RUN(`import * as amikit from "amikit"; import * as core from "amikit/core";
-  import * as testing from "amikit/testing"; import * as metrics from "amikit/metrics";`),
+  import * as testing from "amikit/testing"; import * as metrics from "amikit/metrics";
+  import * as live from "amikit/live";`),
   );
   check(`import on Node ${process.versions.node}`, () => {
     execFileSync(process.execPath, ["main.js"], { cwd: esm, encoding: "utf8" });

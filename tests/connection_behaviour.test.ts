@@ -12,7 +12,7 @@ import {
   LocalProtocolError,
   RemoteProtocolError,
 } from "../core/mod.ts";
-import { bytes, Harness, readyHarness, testOptions } from "./_fake_server.ts";
+import { bytes, Harness, readyHarness, serverMessage, testOptions } from "./_fake_server.ts";
 
 const ready = readyHarness;
 
@@ -302,6 +302,37 @@ describe("strategies in detail", () => {
     h.say([["Response", "Success"], ["ActionID", id], ["Output", "a"]]);
     const n = h.settled.get(id);
     assert.ok(n?.outcome.ok && n.outcome.result.kind === "response");
+  });
+});
+
+describe("an event list's place in the event stream", () => {
+  test("eventsBefore counts the events delivered or queued before the Complete, not those after it in the same read", () => {
+    const h = ready();
+    h.say([["Event", "Newchannel"], ["Uniqueid", "1"]]); // delivered before
+    const id = h.send("CoreShowChannels");
+    const ev = (u: string): Uint8Array => serverMessage([["Event", "Newstate"], ["Uniqueid", u]]);
+    const chunk = [
+      serverMessage([["Response", "Success"], ["ActionID", id], ["EventList", "start"]]),
+      ev("2"), // queued in the same read, before the items (Asterisk never does; still counted)
+      serverMessage([["Event", "CoreShowChannel"], ["ActionID", id], ["Uniqueid", "1"]]),
+      serverMessage([["Event", "CoreShowChannelsComplete"], ["ActionID", id], [
+        "EventList",
+        "Complete",
+      ]]),
+      ev("3"), // after the Complete, same read
+      ev("4"),
+    ];
+    const all = new Uint8Array(chunk.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunk) {
+      all.set(c, at);
+      at += c.length;
+    }
+    h.feed(all);
+    const n = h.settled.get(id);
+    assert.ok(n?.outcome.ok && n.outcome.result.kind === "eventList");
+    assert.equal(n.outcome.result.eventsBefore, 2);
+    assert.deepEqual(h.events.map((e) => e.get("Uniqueid")), ["1", "2", "3", "4"]);
   });
 });
 
