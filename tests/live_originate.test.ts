@@ -17,11 +17,24 @@ import {
   type LiveStateOptions,
   OriginateRefusedError,
 } from "../live/mod.ts";
-import { AmiSimulator, answerAndWait, busy, ManualClock, noAnswer } from "../testing/mod.ts";
+import {
+  AmiSimulator,
+  answerAndWait,
+  busy,
+  hangupWithCause,
+  ManualClock,
+  noAnswer,
+} from "../testing/mod.ts";
 import { until, within } from "./_client.ts";
 
 const DIALPLAN = {
-  t: { ans: answerAndWait(5), busy: busy(), ring: noAnswer(), long: answerAndWait(600) },
+  t: {
+    ans: answerAndWait(5),
+    busy: busy(),
+    ring: noAnswer(),
+    long: answerAndWait(600),
+    cong: hangupWithCause(34),
+  },
 };
 
 function options(sim: AmiSimulator, clock: ManualClock): ClientOptions {
@@ -122,6 +135,14 @@ describe("originate handles on the simulator", () => {
       assert.equal(end.answeredAt, undefined);
       assert.equal(await h.answered, undefined);
       assert.equal(live.stats().originates, 0);
+    });
+  });
+
+  test("congestion: Reason 0 refined by cause 34", async () => {
+    await withLab(async ({ live }) => {
+      const end = await within(live.originate(wait("cong")).ended, 5_000, "ended");
+      assert.equal(end.outcome, "congestion");
+      assert.equal(end.cause, 34);
     });
   });
 
