@@ -10,7 +10,16 @@ import type { Client, StateChange } from "../client/client.ts";
 import type { Clock } from "../client/clock.ts";
 import { ActionError, ConnectError, NotReadyError } from "../core/errors.ts";
 import type { AmiMessage } from "../core/message.ts";
+import { type ActionFields, fieldEntries } from "../core/serializer.ts";
 import { LiveModel, type LiveModelStats } from "./model.ts";
+import {
+  type LiveOriginateHandle,
+  type LiveOriginateOptions,
+  MAX_CHANNEL_ID,
+  OriginateCall,
+  OriginateRefusedError,
+  OriginateRegistry,
+} from "./_originate.ts";
 import type {
   LiveBridge,
   LiveBridgeChange,
@@ -54,6 +63,15 @@ export interface LiveStateOptions extends LiveModelOptions {
   readonly retryMs?: number;
   /** Run `QueueStatus` in each sync (skipped for good if the server refuses it). Default `true`. */
   readonly queues?: boolean;
+  /** Originate handles open at once; {@link LiveState.originate} refuses beyond. Default 1,000. */
+  readonly maxOriginates?: number;
+  /**
+   * The start of each generated `ChannelId` (a sequence number follows).
+   * Default `amikit-<n>-<clock time in base 36>-`, unique within this
+   * process; give one unique across processes (a host name, a random id)
+   * when several processes originate on one server.
+   */
+  readonly channelIdPrefix?: string;
 }
 
 /** Options of {@link LiveState.synced}. */
@@ -76,6 +94,8 @@ export interface LiveStateStats extends LiveModelStats {
   readonly listenerErrors: number;
   /** Lists whose position was past the events applied (a queue dropped events), merged at the last event. */
   readonly clampedLists: number;
+  /** Originate handles still open. */
+  readonly originates: number;
   /** Actions the server refused, no longer sent (`QueueStatus` without app_queue, `CoreStatus` without the `system` class). */
   readonly unsupported: readonly string[];
 }
@@ -159,6 +179,27 @@ export interface LiveState {
   /** Runs the lists again (say, after `health` turned `degraded`); nothing when the client is not ready. */
   resync(): void;
   /**
+   * Sends an async Originate tagged with a `ChannelId` and returns its
+   * handle at once. The channels whose Uniqueid is the ChannelId (or the
+   * given `OtherChannelId`) or whose Linkedid is the ChannelId (the channels
+   * the call creates or dials) belong to the handle; it ends once the
+   * Originate settled and none of them is left (or at its deadline, or on
+   * {@link LiveState.close}), then it is dropped. `Async` is set to `true`;
+   * `ChannelId` is generated unless given; `OtherChannelId` is sent only if
+   * given (Asterisk then names the second channel `<ChannelId>;2`). The
+   * Originate is never retried: a connection lost after it was written ends
+   * `unknown`; one never written ends `failed` with the error attached
+   * (nothing was sent).
+   *
+   * @param fields the Originate's fields (`Channel`, and `Exten`/`Context` or `Application`)
+   * @param options the handle's inactivity deadline and the action's deadline
+   * @returns the handle
+   * @throws {OriginateRefusedError} `Async` false, a ChannelId in use (a tracked channel or an
+   *   open handle) or longer than 149 characters, `maxOriginates` handles open, or closed;
+   *   nothing was sent
+   */
+  originate(fields: ActionFields, options?: LiveOriginateOptions): LiveOriginateHandle;
+  /**
    * The counters.
    *
    * @returns a new object
@@ -167,6 +208,10 @@ export interface LiveState {
   /** Detaches from the client (every listener removed, no timer left); the views stay readable. Idempotent. */
   close(): void;
 }
+
+/** Added to the Originate's ring timeout for the action's deadline, and to that for the handle's. */
+const ORIGINATE_GRACE_MS = 30_000;
+let liveStates = 0;
 
 /** Seconds of slack when telling a restart from rounding and latency in FullyBooted's Uptime. */
 const RESTART_SLACK_S = 2;
@@ -210,6 +255,10 @@ class LiveStateImpl implements LiveState {
   #restarts = 0;
   #listenerErrors = 0;
   #clamped = 0;
+  readonly #originates: OriginateRegistry;
+  readonly #maxOriginates: number;
+  readonly #idPrefix: string;
+  #idSeq = 0;
 
   constructor(client: Client, options: LiveStateOptions) {
     this.#client = client;
@@ -219,6 +268,10 @@ class LiveStateImpl implements LiveState {
     this.#retryMs = options.retryMs ?? 5_000;
     this.#wantQueues = options.queues ?? true;
     this.#since = this.#clock.now();
+    this.#originates = new OriginateRegistry(this.#clock);
+    this.#maxOriginates = options.maxOriginates ?? 1_000;
+    this.#idPrefix = options.channelIdPrefix ??
+      `amikit-${++liveStates}-${Math.floor(this.#since).toString(36)}-`;
     this.#offEvent = client.on("*", (event) => this.#onEvent(event));
     this.#offState = client.onStateChange((change) => this.#onState(change));
     if (client.state === "ready") this.#scheduleSync();
@@ -299,6 +352,7 @@ class LiveStateImpl implements LiveState {
       restarts: this.#restarts,
       listenerErrors: this.#listenerErrors,
       clampedLists: this.#clamped,
+      originates: this.#originates.size,
       unsupported: [...this.#unsupported],
     };
   }
@@ -313,6 +367,74 @@ class LiveStateImpl implements LiveState {
     this.#clearRetry();
     for (const k of Object.keys(this.#listeners) as Kind[]) this.#listeners[k] = [];
     this.#rejectWaiters();
+    this.#originates.close();
+  }
+
+  originate(fields: ActionFields, options: LiveOriginateOptions = {}): LiveOriginateHandle {
+    if (this.#closed) throw new OriginateRefusedError("closed", "the live state was closed");
+    if (this.#originates.size >= this.#maxOriginates) {
+      throw new OriginateRefusedError(
+        "tooMany",
+        `${this.#originates.size} handles open (maxOriginates ${this.#maxOriginates})`,
+      );
+    }
+    const entries: Array<[string, string]> = [];
+    let channelId: string | undefined;
+    let otherId: string | undefined;
+    let ringMs = 30_000;
+    for (const [k, v] of fieldEntries(fields)) {
+      const key = k.toLowerCase();
+      if (key === "async") {
+        if (!/^(true|yes|1|y|t|on)$/i.test(v.trim())) {
+          throw new OriginateRefusedError("notAsync", `Async: ${v} (a handle needs Async: true)`);
+        }
+        continue;
+      }
+      if (key === "channelid") channelId = v;
+      else if (key === "otherchannelid") otherId = v;
+      else if (key === "timeout" && Number(v) > 0) ringMs = Number(v);
+      if (key !== "channelid") entries.push([k, v]);
+    }
+    if (channelId === undefined) {
+      do channelId = `${this.#idPrefix}${++this.#idSeq}`; while (this.#idInUse(channelId));
+    } else if (this.#idInUse(channelId)) {
+      throw new OriginateRefusedError("channelIdInUse", `ChannelId ${channelId} is in use`);
+    }
+    for (const id of [channelId, otherId]) {
+      if (id !== undefined && (id.length === 0 || id.length > MAX_CHANNEL_ID)) {
+        throw new OriginateRefusedError(
+          "channelIdInvalid",
+          `a ChannelId is 1 to ${MAX_CHANNEL_ID} characters (got ${id.length})`,
+        );
+      }
+    }
+    if (otherId !== undefined && (otherId === channelId || this.#idInUse(otherId))) {
+      throw new OriginateRefusedError("channelIdInUse", `OtherChannelId ${otherId} is in use`);
+    }
+    entries.push(["ChannelId", channelId], ["Async", "true"]);
+    const actionTimeoutMs = options.actionTimeoutMs ?? ringMs + ORIGINATE_GRACE_MS;
+    const timeoutMs = options.timeoutMs ?? actionTimeoutMs + ORIGINATE_GRACE_MS;
+    const call = new OriginateCall(
+      channelId,
+      otherId === undefined ? [] : [otherId],
+      this.#clock.now(),
+    );
+    this.#originates.add(call, timeoutMs);
+    const send = this.#client.action as (
+      name: string,
+      fields: ActionFields,
+      options: { timeoutMs: number },
+    ) => Promise<unknown>;
+    send.call(this.#client, "Originate", entries, { timeoutMs: actionTimeoutMs }).then(
+      () => this.#originates.settle(call, undefined),
+      (error: unknown) =>
+        this.#originates.settle(call, error instanceof Error ? error : new Error(String(error))),
+    );
+    return call;
+  }
+
+  #idInUse(id: string): boolean {
+    return this.#originates.has(id) || this.#model.channels.has(id);
   }
 
   // ---- inputs ----
@@ -488,6 +610,7 @@ class LiveStateImpl implements LiveState {
           this.#emitStatus();
           break;
         default:
+          if (c.kind === "channel") this.#originates.channel(c);
           this.#emit(this.#listeners[c.kind], c);
       }
     }

@@ -31,6 +31,14 @@ export {
   type LiveSyncStatus,
 } from "./live_state.ts";
 export type { LiveModelStats } from "./model.ts";
+export {
+  type LiveOriginateEnd,
+  type LiveOriginateHandle,
+  type LiveOriginateOptions,
+  type LiveOriginateOutcome,
+  type OriginateRefusal,
+  OriginateRefusedError,
+} from "./_originate.ts";
 export type {
   LiveBridge,
   LiveBridgeChange,

@@ -139,6 +139,10 @@ export interface OriginateRequest {
   callerIdName: string | undefined;
   timeoutMs: number;
   variables: Array<[string, string]>;
+  /** `ChannelId`: the Uniqueid of `;1` (else a new one). */
+  channelId?: string;
+  /** `OtherChannelId`: the Uniqueid of `;2` (else `<ChannelId>;2` when a ChannelId is given). */
+  otherChannelId?: string;
   /** Sends the sync Originate's response to the originating session. */
   respond: (headers: Header[]) => void;
 }
@@ -217,8 +221,10 @@ export class SimCall {
     const id = host.nextLocalId();
     const now = host.now();
     const wall = host.wallNow();
-    const u1 = host.nextUniqueid();
-    const u2 = host.nextUniqueid();
+    // Asterisk: ChannelId names ;1, OtherChannelId ;2 (default `<ChannelId>;2`).
+    const u1 = req.channelId ?? host.nextUniqueid();
+    const u2 = req.otherChannelId ??
+      (req.channelId !== undefined ? `${req.channelId};2` : host.nextUniqueid());
     this.one = new SimChannel(`${this.device}-${id};1`, 0, context, exten, u1, u1, now, wall);
     this.two = new SimChannel(`${this.device}-${id};2`, 4, context, exten, u2, u1, now, wall);
     this.one.peer = this.two;

@@ -691,6 +691,8 @@ export class SimSession implements EventTarget {
       callerIdName: cid.name,
       timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 30000,
       variables,
+      channelId: msg.get("ChannelId") || undefined,
+      otherChannelId: msg.get("OtherChannelId") || undefined,
       respond: (headers) => e.emitter.priority(() => this.#respond(msg, headers)),
     });
   }
