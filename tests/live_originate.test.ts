@@ -25,7 +25,7 @@ import {
   ManualClock,
   noAnswer,
 } from "../testing/mod.ts";
-import { until, within } from "./_client.ts";
+import { simOptions, until, within } from "./_client.ts";
 
 const DIALPLAN = {
   t: {
@@ -38,15 +38,10 @@ const DIALPLAN = {
 };
 
 function options(sim: AmiSimulator, clock: ManualClock): ClientOptions {
-  return {
-    host: "127.0.0.1",
-    port: sim.port,
-    username: "admin",
-    secret: "amp111",
-    keepaliveIdleMs: 0,
+  return simOptions(sim, {
     clock,
     reconnect: { minDelayMs: 20, maxDelayMs: 20, stableAfterMs: 1_000 },
-  };
+  });
 }
 
 interface Lab {

@@ -13,7 +13,7 @@ import { ConnectError, NotReadyError } from "../core/mod.ts";
 import { AmiMessage } from "../core/message.ts";
 import { createLiveState, type LiveChannelChange, type LiveState } from "../live/mod.ts";
 import { AmiSimulator, answerAndWait, ManualClock } from "../testing/mod.ts";
-import { until, within } from "./_client.ts";
+import { simOptions, until, within } from "./_client.ts";
 
 const DIALPLAN = { t: { long: answerAndWait(600), short: answerAndWait(5) } };
 const USERS = [
@@ -22,15 +22,12 @@ const USERS = [
 ];
 
 function options(sim: AmiSimulator, clock: ManualClock, username = "admin"): ClientOptions {
-  return {
-    host: "127.0.0.1",
-    port: sim.port,
+  return simOptions(sim, {
     username,
     secret: username === "admin" ? "amp111" : "d",
-    keepaliveIdleMs: 0,
     clock,
     reconnect: { minDelayMs: 20, maxDelayMs: 20, stableAfterMs: 1_000 },
-  };
+  });
 }
 
 /** Starts `n` Local calls to `exten` (two channels each) and waits until they answered. */
