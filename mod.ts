@@ -93,12 +93,15 @@ export {
   type ConnectFailure,
   ConnectionLostError,
   type ConnectionLostReason,
+  GatewayError,
+  type GatewayFailure,
   LocalProtocolError,
   MessageTooLargeError,
   NotReadyError,
   type OriginateFailure,
   type OriginateFailureKind,
   type ParserBound,
+  PermissionError,
   RemoteProtocolError,
 } from "./core/errors.ts";
 export { AmiMessage, type Header, type MessageType } from "./core/message.ts";

@@ -21,7 +21,9 @@ export type AmiErrorCode =
   | "ERR_CONNECT"
   | "ERR_AUTH"
   | "ERR_ABORTED"
-  | "ERR_NOT_READY";
+  | "ERR_NOT_READY"
+  | "ERR_PERMISSION"
+  | "ERR_GATEWAY";
 
 /** The base of every amikit error. */
 export class AmiError extends Error {
@@ -352,5 +354,88 @@ export class MessageTooLargeError extends RemoteProtocolError {
     this.action = details.action;
     this.size = details.size;
     this.actual = details.actual;
+  }
+}
+
+/**
+ * A gateway refused the action for the identity that sent it (its policy, or
+ * the NATS server's permissions): nothing reached the PBX. Never names a secret.
+ */
+export class PermissionError extends AmiError {
+  /** The node the action was for. */
+  readonly node: string;
+  /** The action's name. */
+  readonly action: string;
+  /** Who asked, as the gateway saw it (empty when the NATS server refused the publish). */
+  readonly identity: string;
+  /** Always `false`: a refused action is never written. */
+  readonly written: false = false;
+
+  /**
+   * Creates the error.
+   *
+   * @param node the node the action was for
+   * @param action the action's name
+   * @param identity who asked
+   * @param why the rule that refused it
+   */
+  constructor(node: string, action: string, identity: string, why: string) {
+    super(
+      "ERR_PERMISSION",
+      `${action} on ${node} refused${identity === "" ? "" : ` for ${identity}`}: ${why}`,
+    );
+    this.node = node;
+    this.action = action;
+    this.identity = identity;
+  }
+}
+
+/** Why a gateway could not carry a request. */
+export type GatewayFailure =
+  | "noGateway"
+  | "unreachable"
+  | "timedOut"
+  | "tooLarge"
+  | "badRequest"
+  | "busy"
+  | "leaseLost";
+
+/**
+ * The gateway between a remote client and a node could not carry the
+ * request. `written` is honest: `false` means the action never reached the
+ * PBX and is safe to retry; `true` means its outcome is unknown.
+ */
+export class GatewayError extends AmiError {
+  /** What went wrong. */
+  readonly reason: GatewayFailure;
+  /** The node. */
+  readonly node: string;
+  /** The action's name. */
+  readonly action: string;
+  /** Whether the action may have been written to the PBX. */
+  readonly written: boolean;
+
+  /**
+   * Creates the error.
+   *
+   * @param reason what went wrong
+   * @param node the node
+   * @param action the action's name
+   * @param written whether it may have been written
+   * @param message details
+   */
+  constructor(
+    reason: GatewayFailure,
+    node: string,
+    action: string,
+    written: boolean,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super("ERR_GATEWAY", `${action} on ${node}: ${message}`, options);
+    this.reason = reason;
+    this.node = node;
+    this.action = action;
+    this.written = written;
   }
 }

@@ -20,6 +20,8 @@ export {
   type ConnectFailure,
   ConnectionLostError,
   type ConnectionLostReason,
+  GatewayError,
+  type GatewayFailure,
   LocalProtocolError,
   MessageTooLargeError,
   NotReadyError,
@@ -27,6 +29,7 @@ export {
   originateFailure,
   type OriginateFailureKind,
   type ParserBound,
+  PermissionError,
   RemoteProtocolError,
 } from "./errors.ts";
 export { AmiMessage, type Header, type MessageType } from "./message.ts";
