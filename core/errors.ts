@@ -368,6 +368,8 @@ export class PermissionError extends AmiError {
   readonly action: string;
   /** Who asked, as the gateway saw it (empty when the NATS server refused the publish). */
   readonly identity: string;
+  /** The rule that refused it. */
+  readonly why: string;
   /** Always `false`: a refused action is never written. */
   readonly written: false = false;
 
@@ -387,6 +389,7 @@ export class PermissionError extends AmiError {
     this.node = node;
     this.action = action;
     this.identity = identity;
+    this.why = why;
   }
 }
 
@@ -414,6 +417,8 @@ export class GatewayError extends AmiError {
   readonly action: string;
   /** Whether the action may have been written to the PBX. */
   readonly written: boolean;
+  /** The details, without the node and action. */
+  readonly detail: string;
 
   /**
    * Creates the error.
@@ -437,5 +442,6 @@ export class GatewayError extends AmiError {
     this.node = node;
     this.action = action;
     this.written = written;
+    this.detail = message;
   }
 }

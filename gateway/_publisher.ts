@@ -1,0 +1,257 @@
+/**
+ * One node's event publisher: a bounded FIFO of events between the AMI
+ * session (which is always read at full speed) and JetStream (which may be
+ * slow or away). Publishes in order with a window of acknowledgements in
+ * flight; each event's message id (`<node>:<lease>:<seq>`) lets JetStream
+ * drop a retried duplicate. When the FIFO is full the oldest event is
+ * dropped and counted; once publishing works again a gap notice
+ * (`<prefix>.<node>.event._gap`) tells consumers which sequence numbers are
+ * missing.
+ *
+ * @module
+ */
+
+import type { Clock } from "../client/clock.ts";
+import type { AmiMessage } from "../core/message.ts";
+import type { Subjects } from "./subjects.ts";
+import { encodeMessage, toBytes, type WireGap } from "./wire.ts";
+
+/** Publishes one message to JetStream; resolves on the stream's acknowledgement. */
+export type JsPublish = (
+  subject: string,
+  data: Uint8Array,
+  msgId: string,
+  headers: ReadonlyArray<readonly [string, string]>,
+) => Promise<unknown>;
+
+/** Bounds of a publisher. */
+export interface PublisherLimits {
+  /** Most events held while JetStream is slow or away. */
+  readonly maxPending: number;
+  /** Most publishes awaiting acknowledgement. */
+  readonly window: number;
+  /** Pause after a failed publish before retrying, ms. */
+  readonly retryMs: number;
+}
+
+/** A publisher's counters. */
+export interface PublisherStats {
+  /** Events acknowledged by the stream. */
+  readonly published: number;
+  /** Acknowledged as duplicates (a retry of one already stored). */
+  readonly duplicates: number;
+  /** Events dropped because the FIFO was full. */
+  readonly dropped: number;
+  /** Events refused because the lease was not valid (fencing). */
+  readonly fenced: number;
+  /** Failed publish attempts (each retried). */
+  readonly failures: number;
+  /** Events waiting now. */
+  readonly pending: number;
+  /** Gap notices published. */
+  readonly gaps: number;
+}
+
+interface Item {
+  readonly seq: number;
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly msgId: string;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+}
+
+/** The publisher of one node. */
+export class EventPublisher {
+  #queue: Item[] = [];
+  #head = 0;
+  #inFlight = 0;
+  #seq = 0;
+  #lease = 0;
+  #pausedUntil = 0;
+  #retryTimer: unknown;
+  #gap: { dropped: number; from: number; to: number } | undefined;
+  #published = 0;
+  #duplicates = 0;
+  #dropped = 0;
+  #fenced = 0;
+  #failures = 0;
+  #gaps = 0;
+  #closed = false;
+
+  /**
+   * @param node the node
+   * @param gateway this gateway's id (goes into gap notices)
+   * @param subjects the subject scheme
+   * @param publish the JetStream publish
+   * @param mayAct the fencing check: `false` drops the event
+   * @param limits bounds
+   * @param clock the time source
+   * @param secrets secrets to redact by value from every payload
+   */
+  constructor(
+    readonly node: string,
+    readonly gateway: string,
+    readonly subjects: Subjects,
+    readonly publish: JsPublish,
+    readonly mayAct: () => boolean,
+    readonly limits: PublisherLimits,
+    readonly clock: Clock,
+    readonly secrets: readonly string[] = [],
+  ) {}
+
+  /**
+   * Starts a new lease: sequence numbers restart at 1 under the new
+   * revision (message ids stay unique: the revision is in them).
+   *
+   * @param revision the lease revision (fencing token)
+   */
+  startLease(revision: number): void {
+    this.#lease = revision;
+    this.#seq = 0;
+  }
+
+  /**
+   * Takes one event (called for each event read; never blocks).
+   *
+   * @param event the event
+   */
+  push(event: AmiMessage): void {
+    if (this.#closed) return;
+    if (!this.mayAct()) {
+      this.#fenced++;
+      return;
+    }
+    const seq = ++this.#seq;
+    const item: Item = {
+      seq,
+      subject: this.subjects.event(this.node, event.name),
+      data: toBytes(encodeMessage(event), this.secrets),
+      msgId: `${this.node}:${this.#lease}:${seq}`,
+      headers: [["Ami-Node", this.node], ["Ami-Lease", String(this.#lease)], [
+        "Ami-Seq",
+        String(seq),
+      ]],
+    };
+    if (this.#queue.length - this.#head >= this.limits.maxPending) {
+      const old = this.#queue[this.#head++];
+      this.#dropped++;
+      if (this.#gap === undefined) this.#gap = { dropped: 0, from: old.seq, to: old.seq };
+      this.#gap.dropped++;
+      this.#gap.to = old.seq;
+    }
+    this.#queue.push(item);
+    this.#pump();
+  }
+
+  /** The counters. */
+  stats(): PublisherStats {
+    return {
+      published: this.#published,
+      duplicates: this.#duplicates,
+      dropped: this.#dropped,
+      fenced: this.#fenced,
+      failures: this.#failures,
+      pending: this.#queue.length - this.#head,
+      gaps: this.#gaps,
+    };
+  }
+
+  /**
+   * Resolves once every event held has been acknowledged, or after `ms`.
+   *
+   * @param ms the most to wait
+   */
+  async drain(ms: number): Promise<void> {
+    const end = this.clock.now() + ms;
+    while ((this.#queue.length - this.#head > 0 || this.#inFlight > 0) && this.clock.now() < end) {
+      await new Promise((r) => this.clock.setTimer(10, () => r(undefined)));
+    }
+  }
+
+  /** Stops: nothing more is published; what is held is dropped. */
+  close(): void {
+    this.#closed = true;
+    if (this.#retryTimer !== undefined) this.clock.clearTimer(this.#retryTimer);
+    this.#queue = [];
+    this.#head = 0;
+  }
+
+  #pump(): void {
+    if (this.#closed || this.clock.now() < this.#pausedUntil) return;
+    if (this.#gap !== undefined && this.#inFlight === 0) {
+      const gap = this.#gap;
+      this.#gap = undefined;
+      this.#send({
+        seq: 0,
+        subject: this.subjects.gap(this.node),
+        data: toBytes(
+          {
+            dropped: gap.dropped,
+            fromSeq: gap.from,
+            toSeq: gap.to,
+            lease: this.#lease,
+            gateway: this.gateway,
+          } satisfies WireGap,
+        ),
+        msgId: `${this.node}:${this.#lease}:gap:${gap.from}`,
+        headers: [["Ami-Node", this.node], ["Ami-Lease", String(this.#lease)]],
+      }, gap);
+    }
+    while (this.#inFlight < this.limits.window && this.#head < this.#queue.length) {
+      const item = this.#queue[this.#head++];
+      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#head);
+        this.#head = 0;
+      }
+      this.#send(item);
+    }
+  }
+
+  #send(item: Item, gap?: { dropped: number; from: number; to: number }): void {
+    this.#inFlight++;
+    this.publish(item.subject, item.data, item.msgId, item.headers).then(
+      (ack) => {
+        this.#inFlight--;
+        if (gap !== undefined) this.#gaps++;
+        else if ((ack as { duplicate?: boolean } | undefined)?.duplicate) this.#duplicates++;
+        else this.#published++;
+        this.#pump();
+      },
+      () => {
+        this.#inFlight--;
+        this.#failures++;
+        if (this.#closed) return;
+        // Put it back in front (in sequence order) and retry after a pause.
+        if (gap !== undefined) {
+          this.#gap = this.#gap === undefined ? gap : {
+            dropped: gap.dropped + this.#gap.dropped,
+            from: gap.from,
+            to: this.#gap.to,
+          };
+        } else this.#requeue(item);
+        this.#pausedUntil = this.clock.now() + this.limits.retryMs;
+        if (this.#retryTimer === undefined) {
+          this.#retryTimer = this.clock.setTimer(this.limits.retryMs, () => {
+            this.#retryTimer = undefined;
+            this.#pump();
+          });
+        }
+      },
+    );
+  }
+
+  #requeue(item: Item): void {
+    // Insert by sequence among what is waiting, so retries keep their order.
+    let i = this.#head;
+    while (i < this.#queue.length && this.#queue[i].seq < item.seq) i++;
+    if (this.#head > 0 && i === this.#head) this.#queue[--this.#head] = item;
+    else this.#queue.splice(i, 0, item);
+    if (this.#queue.length - this.#head > this.limits.maxPending) {
+      const old = this.#queue[this.#head++];
+      this.#dropped++;
+      if (this.#gap === undefined) this.#gap = { dropped: 0, from: old.seq, to: old.seq };
+      this.#gap.dropped++;
+      this.#gap.to = Math.max(this.#gap.to, old.seq);
+    }
+  }
+}
