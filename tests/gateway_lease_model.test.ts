@@ -30,18 +30,28 @@ const LEG_MAX = 150;
 const RTT_MAX = 2 * LEG_MAX;
 /** The server removes an expired entry up to this long after its TTL. */
 const LAG_MAX = 400;
+/**
+ * Gateway clock rates against the server's: far more drift than real clocks
+ * have (well under 0.1%), up to what the margin covers: a lease counted on a
+ * clock of rate r lasts (ttl - safety) / r of server time, within the TTL
+ * while r >= 1 - safety / ttl = 0.9.
+ */
+const RATES = [1, 1, 0.999, 1.001, 0.95, 1.05, 0.91, 1.1];
+/** The slowest of them. */
+const MIN_RATE = Math.min(...RATES);
 /** The driver reports a request as failed this long after sending it (nats.js' timeout). */
 const REQUEST_TIMEOUT = 800;
 
 /**
  * Liveness bound, from the moment the last fault ended: a write sent before
  * then lands at most one leg later and its entry is gone `ttl + lag` after
- * that; the wanted machines' create cycle (send, reply, wait `retryEvery`)
- * then lands a create within `retryEvery + RTT` and its reply comes a leg later.
- * So: ttl + lag + retryEvery + 2 * RTT.
+ * that; the wanted machines' create cycle (send, reply, wait `retryEvery`,
+ * on a clock that may run slow) then lands a create within
+ * `retryEvery / MIN_RATE + RTT` and its reply comes a leg later.
+ * So: ttl + lag + retryEvery / MIN_RATE + 2 * RTT.
  */
 function livenessBound(c: ResolvedLeaseConfig): number {
-  return c.ttlMs + LAG_MAX + c.retryEveryMs + 2 * RTT_MAX;
+  return c.ttlMs + LAG_MAX + c.retryEveryMs / MIN_RATE + 2 * RTT_MAX;
 }
 
 // ------------------------------------------------------------ the random parts
@@ -72,6 +82,8 @@ interface Scenario {
   initial: number[];
   /** Faults, each `gap` ms after the previous one. */
   faults: { gap: number; fault: Fault }[];
+  /** Each gateway's clock rate against the server's. */
+  rates: number[];
   /** How often a request meets trouble while faults last, 0..1. */
   trouble: number;
   seed: number;
@@ -121,6 +133,7 @@ const scenario: fc.Arbitrary<Scenario> = fc
         fc.record({ gap: fc.constantFrom(0, 50, 400, 1_000, 2_900, 6_000), fault }),
         { maxLength: 30 },
       ),
+      rates: fc.array(fc.constantFrom(...RATES), { minLength: gateways, maxLength: gateways }),
       trouble: fc.constantFrom(0, 0.1, 0.3, 0.6),
       seed: fc.integer(),
     });
@@ -187,6 +200,9 @@ type Result =
 
 interface Gateway {
   index: number;
+  /** Its monotonic clock: `base + realTime * rate` (rates exaggerate real drift). */
+  base: number;
+  rate: number;
   /** Changes on restart: a restarted gateway's machines are new. */
   incarnation: number;
   alive: boolean;
@@ -236,6 +252,8 @@ function run(s: Scenario, stats: Stats, factory: MachineFactory = realMachine): 
   const newGateway = (index: number, incarnation: number, wanted: boolean[]): Gateway => {
     const gw: Gateway = {
       index,
+      base: between(0, 1_000_000),
+      rate: s.rates[index],
       incarnation,
       alive: true,
       pausedUntil: -Infinity,
@@ -253,6 +271,14 @@ function run(s: Scenario, stats: Stats, factory: MachineFactory = realMachine): 
     }
     return gw;
   };
+  /** A gateway's own monotonic time now: what its machines are given. */
+  const local = (gw: Gateway): number => gw.base + now * gw.rate;
+  /** The first simulated instant at which a gateway's clock reads `t` or more. */
+  const realTime = (gw: Gateway, t: number): number => {
+    let r = Math.ceil((t - gw.base) / gw.rate);
+    while (gw.base + r * gw.rate < t) r++;
+    return r;
+  };
   const owner = (gw: Gateway, n: number): string => `${gw.index}.${gw.incarnation}/${n}`;
 
   /** Carries out a machine's outputs and arms its timer. */
@@ -262,10 +288,10 @@ function run(s: Scenario, stats: Stats, factory: MachineFactory = realMachine): 
     const t = m.pollTimeout();
     if (t !== undefined && t !== gw.timerAt[n]) {
       gw.timerAt[n] = t;
-      at(t, () => {
+      at(realTime(gw, t), () => {
         if (gw.timerAt[n] !== t) return;
         gw.timerAt[n] = undefined;
-        deliver(gw, n, () => gw.machines[n].tick(now));
+        deliver(gw, n, () => gw.machines[n].tick(local(gw)));
       });
     }
   };
@@ -304,7 +330,7 @@ function run(s: Scenario, stats: Stats, factory: MachineFactory = realMachine): 
   const result = (gw: Gateway, n: number, id: number, kind: string, r: Result): void => {
     deliver(gw, n, () => {
       const m = gw.machines[n];
-      m.tick(now); // whatever fell due first (a drain follows, outputs kept in order)
+      m.tick(local(gw)); // whatever fell due first (a drain follows, outputs kept in order)
       const outsBefore: LeaseOutput[] = [];
       for (let o = m.poll(); o !== undefined; o = m.poll()) outsBefore.push(o);
       for (const o of outsBefore) apply(gw, n, o);
@@ -312,25 +338,25 @@ function run(s: Scenario, stats: Stats, factory: MachineFactory = realMachine): 
       const stale = before.pending?.id !== id || before.pending.kind !== kind;
       switch (r.t) {
         case "createOk":
-          m.createOk(id, r.revision, now);
+          m.createOk(id, r.revision, local(gw));
           break;
         case "createConflict":
-          m.createConflict(id, now);
+          m.createConflict(id, local(gw));
           break;
         case "createError":
-          m.createError(id, now);
+          m.createError(id, local(gw));
           break;
         case "updateOk":
-          m.updateOk(id, r.revision, now);
+          m.updateOk(id, r.revision, local(gw));
           break;
         case "updateConflict":
-          m.updateConflict(id, now);
+          m.updateConflict(id, local(gw));
           break;
         case "updateError":
-          m.updateError(id, now);
+          m.updateError(id, local(gw));
           break;
         case "deleteDone":
-          m.deleteDone(id, now);
+          m.deleteDone(id, local(gw));
           break;
       }
       if (stale) {
@@ -412,14 +438,14 @@ function run(s: Scenario, stats: Stats, factory: MachineFactory = realMachine): 
     gw.inbox = [];
     for (const f of inbox) f();
     for (let n = 0; n < s.nodes; n++) {
-      gw.machines[n].tick(now);
+      gw.machines[n].tick(local(gw));
       drain(gw, n);
     }
   };
 
   const setWanted = (gw: Gateway, n: number, w: boolean): void => {
     gw.wanted[n] = w;
-    deliver(gw, n, () => (w ? gw.machines[n].want(now) : gw.machines[n].unwant(now)));
+    deliver(gw, n, () => (w ? gw.machines[n].want(local(gw)) : gw.machines[n].unwant(local(gw))));
   };
 
   // ----- the checks at every step
@@ -431,7 +457,7 @@ function run(s: Scenario, stats: Stats, factory: MachineFactory = realMachine): 
         if (!gw.alive) continue; // a crashed process does not act
         const m = gw.machines[n];
         // A paused process is asked too: what it would see on waking now.
-        if (!m.mayAct(now)) continue;
+        if (!m.mayAct(local(gw))) continue;
         actors++;
         assert.ok(gw.sessionOpen[n], "mayAct without a started session");
         const e = server.get(n, now);
@@ -502,7 +528,7 @@ function run(s: Scenario, stats: Stats, factory: MachineFactory = realMachine): 
     let all = true;
     for (let n = 0; n < s.nodes; n++) {
       if (!live.some((gw) => gw.wanted[n])) continue;
-      const holders = live.filter((gw) => gw.sessionOpen[n] && gw.machines[n].mayAct(now));
+      const holders = live.filter((gw) => gw.sessionOpen[n] && gw.machines[n].mayAct(local(gw)));
       if (holders.length !== 1) all = false;
     }
     if (!all) recoveredAt = undefined;
@@ -584,9 +610,18 @@ describe("lease machine (model: KV server, gateways, faults)", () => {
     assert.match(String(r.errorInstance), /two gateways may act|not ours/);
   });
 
+  test("the model catches clocks slower than the margin covers (rate 0.85 < 1 - safety/ttl)", () => {
+    const slow = scenario.map((s) => ({ ...s, rates: s.rates.map(() => 0.85) }));
+    const r = fc.check(fc.property(slow, (s) => run(s, freshStats())), {
+      numRuns: 300,
+      seed: 20261202,
+    });
+    assert.ok(r.failed, "clocks 15% slow passed the model with a 10% margin");
+    assert.match(String(r.errorInstance), /two gateways may act|not ours/);
+  });
+
   test("the model catches validity counted from the reply, without the margin", () => {
-    // Valid RTT_MAX + safetyMs longer than the rule allows. (Up to safetyMs
-    // longer passes: the model's clocks do not drift, so the margin is spare.)
+    // Valid RTT_MAX + safetyMs longer than the rule allows.
     class FromReply extends LeaseMachine {
       override mayAct(now: number): boolean {
         return super.mayAct(now - RTT_MAX - this.config.safetyMs) &&
