@@ -19,16 +19,12 @@ import { type Clock, REAL_CLOCK } from "../client/clock.ts";
 import type { TransportConnector } from "../client/transport.ts";
 import { LocalProtocolError } from "../core/errors.ts";
 import { EventPublisher, type PublisherStats } from "./_publisher.ts";
-import {
-  type Authorize,
-  type IdentityOf,
-  NodeService,
-  type ServiceContext,
-  type ServiceStats,
-} from "./_service.ts";
+import { NodeService, type ServiceContext, type ServiceStats } from "./_service.ts";
 import { LeaseDriver, type LeaseOptions } from "./_leases.ts";
 import { DEFAULT_PREFIX, Subjects, token } from "./subjects.ts";
 import { toBytes, type WireState } from "./wire.ts";
+import { decide, DEFAULT_POLICY, identityFromHeaders, type Policy } from "./policy.ts";
+import { RefusalLog, type RefusalSummary } from "./refusal_log.ts";
 
 const logger = getLogger(["amikit", "gateway"]);
 
@@ -62,10 +58,11 @@ export interface GatewayOptions {
   readonly lease?: LeaseOptions;
   /** The event stream's limits. */
   readonly stream?: StreamOptions;
-  /** Who may send which action to which node. Default {@link DEFAULT_POLICY}'s rule. */
-  readonly authorize?: Authorize;
-  /** How a request's identity is read. */
-  readonly identityOf?: IdentityOf;
+  /**
+   * Who may send which action to which node (`compilePolicy`). Default
+   * `DEFAULT_POLICY`: every identity, every node, no system-level action.
+   */
+  readonly policy?: Policy;
   /** Most action requests in flight. Default 1,000. */
   readonly maxInFlight?: number;
   /** Largest action request, bytes. Default 64 KiB. */
@@ -149,21 +146,16 @@ export class Gateway implements AsyncDisposable {
     for (const node of Object.keys(options.nodes)) token("node", node);
     this.#js = jetstream(options.nats);
     this.#refusals = new RefusalLog({ intervalMs: options.refusalLogIntervalMs ?? 60_000 });
+    const policy = options.policy ?? DEFAULT_POLICY;
     this.#ctx = {
       nc: options.nats,
       subjects: this.subjects,
-      authorize: options.authorize ?? (() => ({ allowed: true })),
-      identityOf: options.identityOf ?? ((info) => info === undefined ? "@local" : "@remote"),
+      authorize: (request) => decide(policy, request),
+      identityOf: identityFromHeaders,
       refused: (identity, node, action, why) => {
         this.#refused++;
-        const now = this.#clock.now();
-        const report = this.#refusals.record(identity, now);
-        if (report !== undefined) {
-          logger.warn(
-            "refused {count} request(s) from {identity} in the last interval (latest: {action} on {node}: {why})",
-            { count: report, identity, action, node, why },
-          );
-        }
+        const summary = this.#refusals.refuse({ identity, node, action }, this.#clock.now());
+        if (summary !== undefined) logRefusals(summary, why);
       },
       secrets: secretsOf(options),
       maxRequestBytes: options.maxRequestBytes ?? 64 * 1024,
@@ -288,6 +280,7 @@ export class Gateway implements AsyncDisposable {
     const beat = () => {
       if (this.#closed) return;
       for (const h of this.#held.values()) this.#publishState(h.node, h.lease, h.client.state);
+      for (const summary of this.#refusals.poll(this.#clock.now())) logRefusals(summary);
       this.#heartbeat = this.#clock.setTimer(this.#opts.heartbeatMs ?? 2000, beat);
     };
     this.#heartbeat = this.#clock.setTimer(this.#opts.heartbeatMs ?? 2000, beat);
@@ -370,6 +363,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   return gateway;
 }
 
+function logRefusals(summary: RefusalSummary, why?: string): void {
+  logger.warn(
+    "refused {count} request(s) from {identity} since the last report (latest: {action} on {node}{why})",
+    {
+      count: summary.refused,
+      identity: summary.identity,
+      action: summary.last.action,
+      node: summary.last.node,
+      why: why === undefined ? "" : `: ${why}`,
+    },
+  );
+}
+
 /** Every AMI secret of the config (redacted by value from what is published). */
 function secretsOf(options: GatewayOptions): string[] {
   const out = new Set<string>();
@@ -384,27 +390,4 @@ function randomId(): string {
   const bytes = new Uint8Array(6);
   crypto.getRandomValues(bytes);
   return "gw-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Interim refusal counter (replaced by policy.ts's): reports once per interval per identity. */
-class RefusalLog {
-  readonly #intervalMs: number;
-  readonly #by = new Map<string, { count: number; since: number }>();
-  constructor(options: { intervalMs: number }) {
-    this.#intervalMs = options.intervalMs;
-  }
-  record(identity: string, now: number): number | undefined {
-    let e = this.#by.get(identity);
-    if (e === undefined) {
-      if (this.#by.size >= 1000) this.#by.clear();
-      e = { count: 0, since: now - this.#intervalMs };
-      this.#by.set(identity, e);
-    }
-    e.count++;
-    if (now - e.since < this.#intervalMs) return undefined;
-    const n = e.count;
-    e.count = 0;
-    e.since = now;
-    return n;
-  }
 }

@@ -7,6 +7,7 @@
 
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type Gateway, type GatewayOptions, startGateway } from "../gateway/gateway.ts";
+import { compilePolicy } from "../gateway/policy.ts";
 import { connectRemote, type RemoteCluster, type RemoteOptions } from "../gateway/remote.ts";
 import { AmiSimulator, type SimulatorOptions } from "../testing/mod.ts";
 import { type NatsServer, startNatsServer } from "./_nats_server.ts";
@@ -26,6 +27,11 @@ export interface Fleet {
   /** A bare NATS connection (closed after the test). */
   connection(options?: Record<string, unknown>): Promise<NatsConnection>;
 }
+
+/** Everything allowed (the tests of #17 narrow it). */
+export const OPERATOR_POLICY = compilePolicy({
+  identities: { "*": { nodes: ["*"], actions: ["*"], classes: ["all"] } },
+});
 
 /** Fast lease timing for tests. */
 export const FAST_LEASE = { ttlMs: 1500, retryEveryMs: 150, renewEveryMs: 300 } as const;
@@ -66,6 +72,7 @@ export async function withFleet(
           lease: FAST_LEASE,
           stream: { storage: "memory", maxBytes: 32 * 1024 * 1024 },
           heartbeatMs: 200,
+          policy: OPERATOR_POLICY,
           ...over,
         });
         closers.push(() => g.close(200));

@@ -17,6 +17,7 @@ import {
 } from "../core/mod.ts";
 import { LAB_DIALPLAN, noAnswer } from "../testing/mod.ts";
 import type { Header } from "../core/message.ts";
+import { compilePolicy } from "../gateway/policy.ts";
 import { AMI_SECRET, withFleet } from "./_gateway.ts";
 import { until, within } from "./_client.ts";
 
@@ -96,12 +97,16 @@ describe("gateway", () => {
       assert.equal(orig.kind, "originate");
       assert.equal(orig.event.get("Response"), "Success");
 
-      await assert.rejects(r.action("pbx1", "NoSuchAction"), (e: unknown) => {
-        assert.ok(e instanceof ActionError, String(e));
-        assert.equal(e.code, "ERR_ACTION");
-        assert.equal(e.action, "NoSuchAction");
-        return true;
-      });
+      await assert.rejects(
+        r.action("pbx1", "Hangup", { Channel: "Local/nobody@lab-00000000;1" }),
+        (e: unknown) => {
+          assert.ok(e instanceof ActionError, String(e));
+          assert.equal(e.code, "ERR_ACTION");
+          assert.equal(e.action, "Hangup");
+          assert.equal(e.response?.get("Response"), "Error");
+          return true;
+        },
+      );
 
       // The deadline crosses: the gateway's client times out, written honest.
       await assert.rejects(
@@ -139,10 +144,9 @@ describe("gateway", () => {
   test("a refused action is answered at once with PermissionError and never reaches the PBX", async () => {
     await withFleet(["pbx1"], async ({ sims, gateway, remote }) => {
       await gateway({
-        authorize: ({ action }) =>
-          action === "Originate"
-            ? { allowed: false, why: "no grant for Originate" }
-            : { allowed: true },
+        policy: compilePolicy({
+          identities: { "*": { nodes: ["*"], actions: ["Ping"], classes: ["all"] } },
+        }),
       });
       const r = await remote();
       await within(r.ready({ timeoutMs: 8000 }), 10_000, "ready");
