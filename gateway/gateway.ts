@@ -22,7 +22,7 @@ import { EventPublisher, type PublisherStats } from "./_publisher.ts";
 import { NodeService, type ServiceContext, type ServiceStats } from "./_service.ts";
 import { LeaseDriver, type LeaseOptions } from "./_leases.ts";
 import { DEFAULT_PREFIX, Subjects, token } from "./subjects.ts";
-import { toBytes, type WireState } from "./wire.ts";
+import { type NatsConnectionLike, toBytes, type WireState } from "./wire.ts";
 import { decide, DEFAULT_POLICY, identityFromHeaders, type Policy } from "./policy.ts";
 import { RefusalLog, type RefusalSummary } from "./refusal_log.ts";
 
@@ -45,7 +45,7 @@ export interface StreamOptions {
 /** Options of {@link startGateway}. */
 export interface GatewayOptions {
   /** An open NATS connection (credentials and TLS are the caller's). */
-  readonly nats: NatsConnection;
+  readonly nats: NatsConnectionLike;
   /** The Asterisk servers by name (each a NATS subject token). */
   readonly nodes: Readonly<Record<string, ClusterNodeOptions>>;
   /** Settings shared by every node (credentials, timeouts…). */
@@ -122,7 +122,9 @@ interface Held {
 
 /** A running gateway. */
 export class Gateway implements AsyncDisposable {
+  /** This gateway's id (in its heartbeat key, state messages and gap notices). */
   readonly id: string;
+  /** The subject scheme it serves. */
   readonly subjects: Subjects;
   readonly #opts: GatewayOptions;
   readonly #clock: Clock;
@@ -131,6 +133,7 @@ export class Gateway implements AsyncDisposable {
   readonly #refusals: RefusalLog;
   readonly #leases: LeaseDriver;
   readonly #js;
+  readonly #nc: NatsConnection;
   #heartbeat: unknown;
   #acquired = 0;
   #released = 0;
@@ -144,11 +147,12 @@ export class Gateway implements AsyncDisposable {
     this.subjects = new Subjects(options.prefix ?? DEFAULT_PREFIX);
     this.id = token("gateway id", options.id ?? randomId());
     for (const node of Object.keys(options.nodes)) token("node", node);
-    this.#js = jetstream(options.nats);
+    const nc = this.#nc = options.nats as NatsConnection;
+    this.#js = jetstream(nc);
     this.#refusals = new RefusalLog({ intervalMs: options.refusalLogIntervalMs ?? 60_000 });
     const policy = options.policy ?? DEFAULT_POLICY;
     this.#ctx = {
-      nc: options.nats,
+      nc,
       subjects: this.subjects,
       authorize: (request) => decide(policy, request),
       identityOf: identityFromHeaders,
@@ -316,13 +320,13 @@ export class Gateway implements AsyncDisposable {
       at: Date.now(),
     };
     try {
-      this.#opts.nats.publish(this.subjects.state(node), toBytes(msg));
+      this.#nc.publish(this.subjects.state(node), toBytes(msg));
     } catch { /* NATS is away: the next heartbeat says it again */ }
   }
 
   async #ensureStream(): Promise<void> {
     const s = this.#opts.stream ?? {};
-    const jsm = await jetstreamManager(this.#opts.nats);
+    const jsm = await jetstreamManager(this.#nc);
     const ms = 1_000_000;
     const config = {
       name: this.subjects.stream,
@@ -358,7 +362,10 @@ export class Gateway implements AsyncDisposable {
  * @returns the running gateway
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const gateway = new Gateway(options, (g) => new LeaseDriver(g, options));
+  const gateway = new Gateway(
+    options,
+    (g) => new LeaseDriver(g, { ...options, nats: options.nats as NatsConnection }),
+  );
   await gateway.start();
   return gateway;
 }

@@ -60,13 +60,14 @@ import {
   type WireReply,
   type WireState,
 } from "./wire.ts";
+import type { NatsConnectionLike } from "./wire.ts";
 
 const logger = getLogger(["amikit", "remote"]);
 
 /** Options of {@link connectRemote}. */
 export interface RemoteOptions {
   /** An open NATS connection (credentials and TLS are the caller's). */
-  readonly nats: NatsConnection;
+  readonly nats: NatsConnectionLike;
   /** The nodes to follow (events and state). Actions may go to any node. */
   readonly nodes: readonly string[];
   /** Subject prefix. Default `amikit`. */
@@ -119,6 +120,7 @@ interface NodeView {
 
 /** A cluster served by gateways over NATS. */
 export class RemoteCluster implements AsyncDisposable {
+  /** The subject scheme it uses. */
   readonly subjects: Subjects;
   readonly #nc: NatsConnection;
   readonly #opts: RemoteOptions;
@@ -147,7 +149,7 @@ export class RemoteCluster implements AsyncDisposable {
   /** Use {@link connectRemote}. */
   constructor(options: RemoteOptions) {
     this.#opts = options;
-    this.#nc = options.nats;
+    this.#nc = options.nats as NatsConnection;
     this.#clock = options.clock ?? REAL_CLOCK;
     this.subjects = new Subjects(options.prefix ?? DEFAULT_PREFIX);
     this.#dispatcher = new Dispatcher((error) => {

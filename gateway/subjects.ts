@@ -61,9 +61,17 @@ export function eventToken(name: string): string {
 
 /** The subjects of one prefix. */
 export class Subjects {
-  /** @param prefix the prefix (one token) */
-  constructor(readonly prefix: string = DEFAULT_PREFIX) {
-    token("prefix", prefix);
+  /** The prefix every subject starts with. */
+  readonly prefix: string;
+
+  /**
+   * The subjects under a prefix.
+   *
+   * @param prefix the prefix (one token)
+   * @throws {LocalProtocolError} when the prefix is not one token
+   */
+  constructor(prefix: string = DEFAULT_PREFIX) {
+    this.prefix = token("prefix", prefix);
   }
 
   /** `<prefix>.<node>.event.<Event>`. */

@@ -36,6 +36,18 @@ import type { ActionResult, CompletionStrategy } from "../core/connection_types.
 import { fieldEntries, SECRET_KEYS } from "../core/serializer.ts";
 import type { ActionFields } from "../core/serializer.ts";
 
+/**
+ * An open NATS connection: what `connect()` of `@nats-io/transport-node` (or
+ * any nats.js v3 transport) returns. Named loosely here so that the
+ * documented API does not depend on the NATS packages' types.
+ */
+export interface NatsConnectionLike {
+  /** Flushes pending writes to the server. */
+  flush(): Promise<void>;
+  /** Closes the connection. */
+  close(): Promise<void>;
+}
+
 /** What a redacted value is replaced with. */
 export const REDACTED = "[REDACTED]";
 

@@ -65,6 +65,9 @@ const npmPkg = {
   bin: { amikit: "./esm/cli/main.js" },
   files: ["esm/", "cjs/", "!esm/tests/", "!esm/scripts/", "README.md", "LICENSE"],
   dependencies: pkg.dependencies,
+  // The NATS client: only `amikit/gateway` imports it, so it is optional.
+  peerDependencies: pkg.peerDependencies,
+  peerDependenciesMeta: pkg.peerDependenciesMeta,
 };
 writeFileSync(new URL("package.json", out), JSON.stringify(npmPkg, null, 2) + "\n");
 cpSync(new URL("README.md", root), new URL("README.md", out));
