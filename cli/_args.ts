@@ -15,7 +15,7 @@ import { actionText } from "../core/serializer.ts";
 import type { Redactor } from "./redact.ts";
 
 /** The subcommands. */
-export type Subcommand = "listen" | "action" | "simulate" | "demo";
+export type Subcommand = "listen" | "action" | "simulate" | "demo" | "gateway";
 
 /** A usage mistake: printed with a hint, exit code 2. */
 export class UsageError extends Error {
@@ -127,7 +127,8 @@ export type ParsedCommand =
   | ListenCommand
   | ActionCommand
   | SimulateCommand
-  | DemoCommand;
+  | DemoCommand
+  | GatewayCommand;
 
 /** `amikit listen`. */
 export interface ListenCommand extends ConnectFlags, LogFlags, OutputFlags {
@@ -189,6 +190,34 @@ export interface DemoCommand extends LogFlags {
   readonly calls: number;
 }
 
+/** `amikit gateway`. */
+export interface GatewayCommand extends ConnectFlags, LogFlags {
+  /** Discriminant. */
+  readonly command: "gateway";
+  /** NATS servers, comma-separated (`--nats`, `NATS_URL`). */
+  readonly nats: string;
+  /** `--nats-user` (or `NATS_USER`). */
+  readonly natsUser?: string;
+  /** `--nats-password-file` (or `NATS_PASSWORD`). */
+  readonly natsPasswordFile?: string;
+  /** `--nats-creds FILE`: a NATS credentials file (JWT and NKey seed). */
+  readonly natsCreds?: string;
+  /** `--nats-tls-ca FILE`: TLS to NATS, verified with this CA. */
+  readonly natsTlsCa?: string;
+  /** `--prefix`. */
+  readonly prefix: string;
+  /** `--policy FILE` (JSON). */
+  readonly policy?: string;
+  /** `--id`. */
+  readonly id?: string;
+  /** `--lease-ttl MS`. */
+  readonly leaseTtlMs?: number;
+  /** `--metrics host:port`. */
+  readonly metrics?: string;
+  /** `--check-config`: print the effective policy and exit. */
+  readonly checkConfig: boolean;
+}
+
 const CONNECT_OPTIONS = {
   config: { type: "string", short: "c" },
   node: { type: "string", multiple: true },
@@ -238,6 +267,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
         return parseSimulate(rest);
       case "demo":
         return parseDemo(rest);
+      case "gateway":
+        return parseGateway(rest);
     }
   } catch (error) {
     if (error instanceof UsageError) throw error;
@@ -247,7 +278,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
 }
 
 function isSubcommand(s: string | undefined): s is Subcommand {
-  return s === "listen" || s === "action" || s === "simulate" || s === "demo";
+  return s === "listen" || s === "action" || s === "simulate" || s === "demo" ||
+    s === "gateway";
 }
 
 function logFlags(values: Record<string, unknown>, sub: Subcommand): LogFlags {
@@ -426,6 +458,59 @@ function parseDemo(args: readonly string[]): DemoCommand {
     command: "demo",
     ...logFlags({ "log-level": "warning", ...values }, "demo"),
     calls,
+  };
+}
+
+function parseGateway(args: readonly string[]): GatewayCommand {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: {
+      ...CONNECT_OPTIONS,
+      ...LOG_OPTIONS,
+      nats: { type: "string" },
+      "nats-user": { type: "string" },
+      "nats-password-file": { type: "string" },
+      "nats-creds": { type: "string" },
+      "nats-tls-ca": { type: "string" },
+      prefix: { type: "string" },
+      policy: { type: "string" },
+      id: { type: "string" },
+      "lease-ttl": { type: "string" },
+      metrics: { type: "string", short: "m" },
+      "check-config": { type: "boolean" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length > 0) {
+    throw new UsageError(`unexpected argument: ${positionals[0]}`, "gateway");
+  }
+  if (values.metrics !== undefined) parseHostPort(values.metrics, "gateway");
+  let leaseTtlMs: number | undefined;
+  if (values["lease-ttl"] !== undefined) {
+    leaseTtlMs = Number(values["lease-ttl"]);
+    if (!Number.isInteger(leaseTtlMs) || leaseTtlMs < 500 || leaseTtlMs > 600_000) {
+      throw new UsageError(
+        "--lease-ttl must be an integer number of ms from 500 to 600000",
+        "gateway",
+      );
+    }
+  }
+  return {
+    command: "gateway",
+    ...connectFlags(values),
+    ...logFlags(values, "gateway"),
+    nats: values.nats ?? process.env.NATS_URL ?? "127.0.0.1:4222",
+    natsUser: values["nats-user"],
+    natsPasswordFile: values["nats-password-file"],
+    natsCreds: values["nats-creds"],
+    natsTlsCa: values["nats-tls-ca"],
+    prefix: values.prefix ?? "amikit",
+    policy: values.policy,
+    id: values.id,
+    leaseTtlMs,
+    metrics: values.metrics,
+    checkConfig: values["check-config"] === true,
   };
 }
 
@@ -876,6 +961,7 @@ Commands:
   action     send one action and print its result as JSON
   simulate   run the AMI simulator (for tests and trying things out)
   demo       start a simulator in-process, place a few calls, show what happens
+  gateway    share servers with a fleet through NATS JetStream (events, actions, leases)
 
 Run "amikit <command> --help" for the options of a command,
 "amikit --version" for the version.
@@ -994,4 +1080,37 @@ Nothing to configure, no server needed.
 Examples:
   amikit demo
   deno task demo     npm run demo     bunx amikit demo`,
+
+  gateway: `Usage: amikit gateway --config nodes.json [options]
+
+Holds the AMI session of every node whose lease it wins (a JetStream key-value
+bucket makes exactly one gateway hold each node; run two or more for
+failover), publishes each event to the JetStream stream <PREFIX>_EVENTS on
+<prefix>.<node>.event.<Event>, serves actions on <prefix>.<node>.action.<Action>
+under the policy, and publishes each node's state on <prefix>.<node>.state.
+Stops on SIGINT/SIGTERM, releasing its leases so another gateway takes over
+at once.
+
+NATS (the client packages @nats-io/* must be installed):
+  --nats URLS            servers, comma-separated (default NATS_URL or 127.0.0.1:4222)
+  --nats-user USER       user (or NATS_USER); the password from
+  --nats-password-file FILE   a file (or NATS_PASSWORD)
+  --nats-creds FILE      a credentials file (JWT and NKey seed)
+  --nats-tls-ca FILE     TLS to NATS, verified with this CA
+  --prefix NAME          subject prefix (default amikit)
+  --id NAME              this gateway's id (default random)
+  --lease-ttl MS         how long a dead gateway keeps its nodes (default 6000)
+
+Policy:
+  --policy FILE          who may send which action to which node (JSON); default:
+                         every identity, every node, no system-level action
+  --check-config         print the nodes, subjects and effective policy; exit
+
+  -m, --metrics HOST:PORT  serve /metrics (Prometheus) and /healthz
+
+${CONNECT_HELP}
+
+Examples:
+  amikit gateway -c nodes.json --nats 127.0.0.1:4222 --policy policy.json
+  amikit gateway -c nodes.json --policy policy.json --check-config`,
 };

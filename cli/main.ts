@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `amikit` command: `amikit <listen|action|simulate|demo> [options]`,
+ * The `amikit` command: `amikit <listen|action|simulate|demo|gateway> [options]`,
  * `amikit --help`, `amikit --version`.
  * Runs on Deno (`deno run -A cli/main.ts`), Bun (`bun cli/main.ts`) and Node
  * (`node npm/esm/cli/main.js`, the package's `bin`).
@@ -53,6 +53,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "demo": {
         const { runDemo } = await import("./demo.ts");
         return await runDemo(cmd, redactor);
+      }
+      case "gateway": {
+        const { runGateway } = await import("./gateway.ts");
+        return await runGateway(cmd, redactor);
       }
       default:
         return EXIT.usage;
