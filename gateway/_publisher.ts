@@ -177,7 +177,12 @@ export class EventPublisher {
   }
 
   #pump(): void {
-    if (this.#closed || this.clock.now() < this.#pausedUntil) return;
+    if (this.#closed) return;
+    const wait = this.#pausedUntil - this.clock.now();
+    if (wait > 0) {
+      this.#armRetry(wait);
+      return;
+    }
     if (this.#gap !== undefined && this.#inFlight === 0) {
       const gap = this.#gap;
       this.#gap = undefined;
@@ -230,14 +235,18 @@ export class EventPublisher {
           };
         } else this.#requeue(item);
         this.#pausedUntil = this.clock.now() + this.limits.retryMs;
-        if (this.#retryTimer === undefined) {
-          this.#retryTimer = this.clock.setTimer(this.limits.retryMs, () => {
-            this.#retryTimer = undefined;
-            this.#pump();
-          });
-        }
+        this.#armRetry(this.limits.retryMs);
       },
     );
+  }
+
+  /** One retry timer at a time; the pump re-arms it while still paused. */
+  #armRetry(ms: number): void {
+    if (this.#retryTimer !== undefined) return;
+    this.#retryTimer = this.clock.setTimer(ms, () => {
+      this.#retryTimer = undefined;
+      this.#pump();
+    });
   }
 
   #requeue(item: Item): void {

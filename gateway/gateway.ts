@@ -346,7 +346,9 @@ export class Gateway implements AsyncDisposable {
         // Another gateway may have created it meanwhile.
         await jsm.streams.info(config.name).catch(() => {
           throw new LocalProtocolError(
-            `cannot create the JetStream stream ${config.name}: ${(e as Error).message}`,
+            `cannot create the JetStream stream ${config.name} (max ${config.max_bytes} bytes, ${config.storage} storage; see the stream options): ${
+              (e as Error).message
+            }`,
           );
         });
       }

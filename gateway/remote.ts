@@ -589,19 +589,36 @@ export class RemoteCluster implements AsyncDisposable {
     const stream = this.subjects.stream;
     for (const node of this.#nodes.keys()) {
       const name = `${durable}_${node}`;
-      try {
-        await jsm.consumers.info(stream, name);
-      } catch {
-        await jsm.consumers.add(stream, {
-          durable_name: name,
-          ack_policy: AckPolicy.Explicit,
-          deliver_policy: this.#opts.deliver === "all" ? DeliverPolicy.All : DeliverPolicy.New,
-          filter_subject: this.subjects.events(node),
-          max_ack_pending: 10_000,
-          ack_wait: (this.#opts.ackWaitMs ?? 10_000) * 1_000_000,
-        });
-      }
-      const consumer = await js.consumers.get(stream, name);
+      // The consumer, once the stream exists (a gateway creates it: a worker
+      // may start first, and waits).
+      const ready = (async () => {
+        for (let warned = false; !this.#closing; warned = true) {
+          try {
+            await jsm.consumers.info(stream, name);
+            return await js.consumers.get(stream, name);
+          } catch (error) {
+            if (!/consumer not found/i.test(String((error as Error)?.message))) {
+              if (!/stream not found/i.test(String((error as Error)?.message))) throw error;
+              if (!warned) {
+                logger.info("{stream}: no stream yet; waiting for a gateway", { stream });
+              }
+              await new Promise((r) => this.#clock.setTimer(500, () => r(undefined)));
+              continue;
+            }
+          }
+          try {
+            await jsm.consumers.add(stream, {
+              durable_name: name,
+              ack_policy: AckPolicy.Explicit,
+              deliver_policy: this.#opts.deliver === "all" ? DeliverPolicy.All : DeliverPolicy.New,
+              filter_subject: this.subjects.events(node),
+              max_ack_pending: 10_000,
+              ack_wait: (this.#opts.ackWaitMs ?? 10_000) * 1_000_000,
+            });
+          } catch { /* made meanwhile by another worker of this name: read it again */ }
+        }
+        return undefined;
+      })();
       // Discrete pulls (fetch) rather than a standing one: on close, the pull
       // in progress is finished and every event it brought is dispatched and
       // acknowledged, so the next worker of this name resumes exactly after
@@ -610,11 +627,19 @@ export class RemoteCluster implements AsyncDisposable {
       // after later ones: `Ami-Seq` tells their place).
       const pull = () => {
         const loop = (async () => {
-          while (!this.#closing) {
-            const batch = await consumer.fetch({ max_messages: 500, expires: 1000 });
-            for await (const m of batch) {
-              this.#onStreamMessage(node, m);
-              m.ack();
+          const consumer = await ready;
+          while (consumer !== undefined && !this.#closing) {
+            try {
+              const batch = await consumer.fetch({ max_messages: 500, expires: 1000 });
+              for await (const m of batch) {
+                this.#onStreamMessage(node, m);
+                m.ack();
+              }
+            } catch (error) {
+              // NATS away or the pull failed: try again shortly (what was not
+              // acknowledged is delivered again).
+              logger.debug("{node}: pull failed: {error}", { node, error });
+              await new Promise((r) => this.#clock.setTimer(250, () => r(undefined)));
             }
           }
         })().catch((error) => {
@@ -625,6 +650,7 @@ export class RemoteCluster implements AsyncDisposable {
         this.#stops.push(() => loop);
       };
       this.#pullers.push(pull);
+      ready.catch(() => {});
     }
   }
 }

@@ -90,7 +90,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     `listen: "127.0.0.1:${port}"\n` +
       `jetstream { store_dir: ${
         JSON.stringify(join(dir, "js"))
-      }, max_mem: 64MB, max_file: 256MB }\n` +
+      }, max_mem: 256MB, max_file: 4GB }\n` +
       (options.config ?? ""),
   );
   const child = spawn("nats-server", ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
