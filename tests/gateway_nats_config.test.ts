@@ -361,7 +361,8 @@ describe("nats-server enforces the roles (real server, loopback)", () => {
     const received: { subject: string; identity: string }[] = [];
     gw.subscribe("amikit.*.action.>", {
       callback: (_err, m) => {
-        const identity = identityFromHeaders(m.headers?.get("Nats-Request-Info") || undefined);
+        const info = m.headers?.get("Nats-Request-Info") || undefined;
+        const identity = identityFromHeaders(info, m.reply);
         received.push({ subject: m.subject, identity });
         const [, node, , action] = m.subject.split(".");
         const d = decide(POLICY, { identity, node, action });

@@ -336,6 +336,7 @@ describe("identities from Nats-Request-Info", () => {
       [undefined, "@local"],
       ['{"acc":"DIAL","user":"dialer","rtt":1234}', "DIAL/dialer"],
       ['{"acc":"DIAL"}', "DIAL"],
+      ['{"acc":"DIAL","rtt":2637257}', "DIAL"], // nats-server 2.9.10, an import without share
       ['{"acc":"DIAL","user":""}', "DIAL"],
       ["", "@invalid"],
       ["not json", "@invalid"],
@@ -353,6 +354,9 @@ describe("identities from Nats-Request-Info", () => {
       [`{"acc":"A","pad":"${"x".repeat(5000)}"}`, "@invalid"],
     ];
     for (const [value, want] of cases) assert.equal(identityFromHeaders(value), want, value);
+    assert.equal(identityFromHeaders(undefined, "_INBOX.abc.def"), "@local");
+    assert.equal(identityFromHeaders(undefined, "_R_.dXmPgx.75NXk0"), "@invalid");
+    assert.equal(identityFromHeaders('{"acc":"A"}', "_R_.x"), "A");
   });
 
   test("any string gives a string, never a throw (fast-check)", () => {
