@@ -346,6 +346,10 @@ function isName(s: string): boolean {
 /** Each policy's exact entries by identity, built on first use. */
 const EXACT = new WeakMap<Policy, Map<string, Chosen>>();
 
+/** Identities resolved through the globs (null: none matches), per policy; cleared when full. */
+const GLOB_HITS = new WeakMap<Policy, Map<string, Chosen | null>>();
+const GLOB_CACHE_SIZE = 1024;
+
 /** The entry that applies to a request: its rule and grants. */
 interface Chosen {
   readonly rule: string;
@@ -366,9 +370,16 @@ function select(policy: Policy, identity: string): Chosen | undefined {
   const found = exact.get(identity);
   if (found !== undefined) return found;
   if (identity !== INVALID_IDENTITY) {
-    for (const e of policy.entries) {
-      if (!e.exact && globMatch(e.identity, identity)) return chosen(e);
+    let cache = GLOB_HITS.get(policy);
+    if (cache === undefined) GLOB_HITS.set(policy, cache = new Map());
+    let hit = cache.get(identity);
+    if (hit === undefined) {
+      const e = policy.entries.find((e) => !e.exact && globMatch(e.identity, identity));
+      hit = e === undefined ? null : chosen(e);
+      if (cache.size >= GLOB_CACHE_SIZE) cache.clear();
+      cache.set(identity, hit);
     }
+    if (hit !== null) return hit;
   }
   if (identity === INVALID_IDENTITY || policy.defaultGrants.length === 0) return undefined;
   return { rule: "default", grants: policy.defaultGrants };

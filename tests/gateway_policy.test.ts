@@ -310,6 +310,22 @@ describe("roles and rules", () => {
     assert.equal(decide(q, { identity: "@invalid", node: "n", action: "Ping" }).allowed, true);
   });
 
+  test("many identities (past the glob cache's 1024) get the same answers as a fresh policy", () => {
+    const cfg: PolicyConfig = {
+      identities: { "A*": DIALER.identities!["DIAL/*"] as GrantConfig, "A/x": [] },
+      default: { nodes: ["*"], actions: ["Ping"], classes: [] },
+    };
+    const p = compilePolicy(cfg);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 3000; i++) {
+        const req = { identity: `${"AB"[i % 2]}/${i}`, node: "pbx1", action: "Originate" };
+        assert.equal(decide(p, req).allowed, i % 2 === 0);
+        assert.deepEqual(decide(p, req), decide(compilePolicy(cfg), req));
+      }
+    }
+    assert.equal(decide(p, { identity: "A/x", node: "pbx1", action: "Ping" }).allowed, false);
+  });
+
   test("actions outside the table only when named exactly; reserved ones never", () => {
     const p = compilePolicy({
       identities: {
