@@ -12,6 +12,7 @@
  * | `<prefix>.<node>.action.<Action>`  | a request: send an action to a node    |
  * | `<prefix>.<node>.abort.<Action>`   | abort one in flight                    |
  * | `<prefix>.<node>.event.<Event>`    | the node's events, published           |
+ * | `<prefix>.<node>.event._gap`       | events the gateway could not publish   |
  * | `<prefix>.<node>.state`            | the node's connection state, published |
  *
  * The layout: the gateways alone in one account (`AMI`), which exports the
@@ -29,13 +30,16 @@ import { LocalProtocolError } from "../core/errors.ts";
 
 /** What a consumer role may do on the bus. */
 export interface NatsRole {
-  /** The subject prefix, one or more tokens. Default `amikit`. */
+  /** The subject prefix, one token (as in `gateway/subjects.ts`). Default `amikit`. */
   readonly prefix?: string;
   /** Its nodes, or `["*"]` for every node. */
   readonly nodes: readonly string[];
   /** The actions it may send (and abort), or `["*"]` for every one. Default none. */
   readonly actions?: readonly string[];
-  /** Which events it may receive: all of its nodes' (`true`, the default), none, or these names. */
+  /**
+   * Which events it may receive: all of its nodes' (`true`, the default), none,
+   * or these names (and `_gap`, the gateway's notice of events it could not publish).
+   */
   readonly events?: boolean | readonly string[];
   /** Whether it may receive its nodes' connection state. Default true. */
   readonly state?: boolean;
@@ -125,14 +129,14 @@ export const MAX_ROLE_SUBJECTS = 10_000;
  * @throws {LocalProtocolError} on a name that is not a single NATS token, naming its path
  */
 export function natsRoleSubjects(role: NatsRole, path = "role"): NatsRoleSubjects {
-  const prefix = checkPrefix(role.prefix ?? "amikit", `${path}.prefix`);
-  const inbox = checkPrefix(role.inbox ?? "_INBOX", `${path}.inbox`);
+  const prefix = checkPrefix(role.prefix ?? "amikit", `${path}.prefix`, false);
+  const inbox = checkPrefix(role.inbox ?? "_INBOX", `${path}.inbox`, true);
   const nodes = tokens(role.nodes, `${path}.nodes`, true);
   const actions = tokens(role.actions ?? [], `${path}.actions`, true);
   const events = role.events ?? true;
   const eventNames = typeof events === "boolean"
     ? (events ? [">"] : [])
-    : tokens(events, `${path}.events`, true);
+    : withGap(tokens(events, `${path}.events`, true));
   const each = (kinds: readonly string[], f: (node: string, x: string) => string): string[] =>
     nodes.flatMap((n) => kinds.map((x) => f(n, x)));
   const publish = each(actions, (n, a) => `${prefix}.${n}.action.${a}`)
@@ -191,7 +195,7 @@ export function natsPermissions(role: NatsRole, indent = 0): string {
  *   given twice with different roles
  */
 export function natsServerConfig(options: NatsServerConfigOptions): string {
-  const prefix = checkPrefix(options.prefix ?? "amikit", "options.prefix");
+  const prefix = checkPrefix(options.prefix ?? "amikit", "options.prefix", false);
   const gw = checkName(options.gatewayAccount ?? "AMI", "options.gatewayAccount");
   if (!Number.isInteger(options.port) || options.port < -1 || options.port > 65535) {
     fail("options.port", "expected a port number, or -1 for any free port");
@@ -310,16 +314,23 @@ function tokens(list: readonly string[], path: string, star: boolean): string[] 
   return out.includes("*") ? ["*"] : [...new Set(out)];
 }
 
-function checkPrefix(p: string, path: string): string {
-  if (typeof p !== "string" || !p.split(".").every((t) => TOKEN.test(t))) {
+function checkPrefix(p: string, path: string, dotted: boolean): string {
+  if (typeof p !== "string" || !(dotted ? p.split(".") : [p]).every((t) => TOKEN.test(t))) {
     fail(
       path,
-      `${
-        JSON.stringify(String(p).slice(0, 40))
-      } is not a subject prefix (tokens of letters, digits, _ and -)`,
+      `${JSON.stringify(String(p).slice(0, 40))} is not ${
+        dotted ? "a subject prefix" : "a single NATS token"
+      } (letters, digits, _ and -)`,
     );
   }
   return p;
+}
+
+/** Event names plus the gap notice, unless all events (`*`) are meant. */
+function withGap(names: string[]): string[] {
+  return names.length === 0 || names.includes("*") || names.includes("_gap")
+    ? names
+    : [...names, "_gap"];
 }
 
 function checkName(n: string, path: string): string {

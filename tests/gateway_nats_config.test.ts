@@ -193,7 +193,7 @@ describe("nats-server configuration, rendered", () => {
     });
     assert.deepEqual(
       natsRoleSubjects({
-        prefix: "acme.ami",
+        prefix: "acme",
         nodes: ["p1", "p1"],
         actions: ["Ping", "*"],
         events: ["Hangup", "Newchannel"],
@@ -201,10 +201,15 @@ describe("nats-server configuration, rendered", () => {
         inbox: "_INBOX_acme",
       }),
       {
-        publish: ["acme.ami.p1.action.*", "acme.ami.p1.abort.*"],
-        subscribe: ["_INBOX_acme.>", "acme.ami.p1.event.Hangup", "acme.ami.p1.event.Newchannel"],
-        services: ["acme.ami.p1.action.>", "acme.ami.p1.abort.>"],
-        streams: ["acme.ami.p1.event.Hangup", "acme.ami.p1.event.Newchannel"],
+        publish: ["acme.p1.action.*", "acme.p1.abort.*"],
+        subscribe: [
+          "_INBOX_acme.>",
+          "acme.p1.event.Hangup",
+          "acme.p1.event.Newchannel",
+          "acme.p1.event._gap",
+        ],
+        services: ["acme.p1.action.>", "acme.p1.abort.>"],
+        streams: ["acme.p1.event.Hangup", "acme.p1.event.Newchannel", "acme.p1.event._gap"],
       },
     );
     assert.deepEqual(natsRoleSubjects({ nodes: ["a"], events: false, state: false }), {
@@ -221,7 +226,8 @@ describe("nats-server configuration, rendered", () => {
       [() => natsRoleSubjects({ nodes: ["a"], actions: ["Queue*"] }), "no partial wildcards"],
       [() => natsRoleSubjects({ nodes: [">"] }), "role.nodes[0]:"],
       [() => natsRoleSubjects({ nodes: ["a"], events: ["a b"] }), "role.events[0]:"],
-      [() => natsRoleSubjects({ prefix: "a..b", nodes: ["a"] }), "role.prefix:"],
+      [() => natsRoleSubjects({ prefix: "a.b", nodes: ["a"] }), "role.prefix:"],
+      [() => natsRoleSubjects({ nodes: ["a"], inbox: "a..b" }), "role.inbox:"],
       [
         () =>
           natsRoleSubjects({
@@ -394,6 +400,23 @@ describe("nats-server enforces the roles (real server, loopback)", () => {
       );
       await dialErrors.waitFor(`Publish to "${subject}"`);
     }
+
+    // An abort is a plain publish through the service import: it carries the identity too.
+    const aborts: string[] = [];
+    const abortSub = gw.subscribe("amikit.*.abort.>", {
+      callback: (_err, m) => {
+        const info = m.headers?.get("Nats-Request-Info") || undefined;
+        aborts.push(`${m.subject} ${identityFromHeaders(info, m.reply)} ${text(m)}`);
+      },
+    });
+    await gw.flush();
+    dial.publish("amikit.pbx1.abort.Originate", "r1");
+    dial.publish("amikit.pbx2.abort.Originate", "r2");
+    await dialErrors.waitFor('Publish to "amikit.pbx2.abort.Originate"');
+    await dial.flush();
+    await gw.flush();
+    assert.deepEqual(aborts, ["amikit.pbx1.abort.Originate DIAL/dialer r1"]);
+    abortSub.unsubscribe();
 
     // The monitor: no publish at all.
     const mon = await as("monitor", "mon-pw");
