@@ -10,9 +10,11 @@
  * nats-server writes `Nats-Request-Info` (JSON with `acc` and `user`) on a
  * request that crosses into the gateway's account through a service import
  * with `share: true`, overwriting whatever the client set. The identity is
- * `<acc>/<user>`, or `<acc>` when there is no user. A request with no such
- * header came from inside the gateway's own account: `@local`. A header that
- * cannot be read gives `@invalid`.
+ * `<acc>/<user>`, or `<acc>` when there is no user (or the import lacks
+ * `share: true`). A request with no such header came from inside the
+ * gateway's own account: `@local`. A header that cannot be read, or none on a
+ * request whose reply subject shows it crossed an import (`_R_.`), gives
+ * `@invalid`.
  *
  * ## Which entry applies
  *
@@ -256,14 +258,19 @@ export function decide(policy: Policy, request: PolicyRequest): PolicyDecision {
 
 /**
  * Reads the identity from a request's `Nats-Request-Info` header.
+ * nats-server 2.9 writes `acc` and `user` on requests through a service
+ * import with `share: true`, and `acc` alone through one without.
  *
  * @param value the header's value, or `undefined` when the request has none
+ * @param reply the request's reply subject, if known: a request with no header
+ *   whose reply is a service import's (`_R_.`) crossed an import yet carries no
+ *   identity, and is {@link INVALID_IDENTITY} rather than {@link LOCAL_IDENTITY}
  * @returns `<acc>/<user>`, `<acc>`, {@link LOCAL_IDENTITY} (no header) or
  *   {@link INVALID_IDENTITY} (anything unreadable: bad JSON, no `acc`,
  *   control characters, over 4,096 characters)
  */
-export function identityFromHeaders(value: string | undefined): string {
-  if (value === undefined) return LOCAL_IDENTITY;
+export function identityFromHeaders(value: string | undefined, reply?: string): string {
+  if (value === undefined) return reply?.startsWith("_R_.") ? INVALID_IDENTITY : LOCAL_IDENTITY;
   if (value.length > 4096) return INVALID_IDENTITY;
   let info: unknown;
   try {
@@ -339,6 +346,10 @@ function isName(s: string): boolean {
 /** Each policy's exact entries by identity, built on first use. */
 const EXACT = new WeakMap<Policy, Map<string, Chosen>>();
 
+/** Identities resolved through the globs (null: none matches), per policy; cleared when full. */
+const GLOB_HITS = new WeakMap<Policy, Map<string, Chosen | null>>();
+const GLOB_CACHE_SIZE = 1024;
+
 /** The entry that applies to a request: its rule and grants. */
 interface Chosen {
   readonly rule: string;
@@ -359,9 +370,16 @@ function select(policy: Policy, identity: string): Chosen | undefined {
   const found = exact.get(identity);
   if (found !== undefined) return found;
   if (identity !== INVALID_IDENTITY) {
-    for (const e of policy.entries) {
-      if (!e.exact && globMatch(e.identity, identity)) return chosen(e);
+    let cache = GLOB_HITS.get(policy);
+    if (cache === undefined) GLOB_HITS.set(policy, cache = new Map());
+    let hit = cache.get(identity);
+    if (hit === undefined) {
+      const e = policy.entries.find((e) => !e.exact && globMatch(e.identity, identity));
+      hit = e === undefined ? null : chosen(e);
+      if (cache.size >= GLOB_CACHE_SIZE) cache.clear();
+      cache.set(identity, hit);
     }
+    if (hit !== null) return hit;
   }
   if (identity === INVALID_IDENTITY || policy.defaultGrants.length === 0) return undefined;
   return { rule: "default", grants: policy.defaultGrants };

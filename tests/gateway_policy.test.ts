@@ -310,6 +310,22 @@ describe("roles and rules", () => {
     assert.equal(decide(q, { identity: "@invalid", node: "n", action: "Ping" }).allowed, true);
   });
 
+  test("many identities (past the glob cache's 1024) get the same answers as a fresh policy", () => {
+    const cfg: PolicyConfig = {
+      identities: { "A*": DIALER.identities!["DIAL/*"] as GrantConfig, "A/x": [] },
+      default: { nodes: ["*"], actions: ["Ping"], classes: [] },
+    };
+    const p = compilePolicy(cfg);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 3000; i++) {
+        const req = { identity: `${"AB"[i % 2]}/${i}`, node: "pbx1", action: "Originate" };
+        assert.equal(decide(p, req).allowed, i % 2 === 0);
+        assert.deepEqual(decide(p, req), decide(compilePolicy(cfg), req));
+      }
+    }
+    assert.equal(decide(p, { identity: "A/x", node: "pbx1", action: "Ping" }).allowed, false);
+  });
+
   test("actions outside the table only when named exactly; reserved ones never", () => {
     const p = compilePolicy({
       identities: {
@@ -336,6 +352,7 @@ describe("identities from Nats-Request-Info", () => {
       [undefined, "@local"],
       ['{"acc":"DIAL","user":"dialer","rtt":1234}', "DIAL/dialer"],
       ['{"acc":"DIAL"}', "DIAL"],
+      ['{"acc":"DIAL","rtt":2637257}', "DIAL"], // nats-server 2.9.10, an import without share
       ['{"acc":"DIAL","user":""}', "DIAL"],
       ["", "@invalid"],
       ["not json", "@invalid"],
@@ -353,6 +370,9 @@ describe("identities from Nats-Request-Info", () => {
       [`{"acc":"A","pad":"${"x".repeat(5000)}"}`, "@invalid"],
     ];
     for (const [value, want] of cases) assert.equal(identityFromHeaders(value), want, value);
+    assert.equal(identityFromHeaders(undefined, "_INBOX.abc.def"), "@local");
+    assert.equal(identityFromHeaders(undefined, "_R_.dXmPgx.75NXk0"), "@invalid");
+    assert.equal(identityFromHeaders('{"acc":"A"}', "_R_.x"), "A");
   });
 
   test("any string gives a string, never a throw (fast-check)", () => {

@@ -163,9 +163,16 @@ describe("RefusalLog", () => {
   test("model: nothing lost, one summary per interval per identity, bounded (fast-check)", () => {
     const dt = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 25 }));
     const command: fc.Arbitrary<Command> = fc.oneof(
-      fc.record({ kind: fc.constant("refuse" as const), id: fc.constantFrom("a", "b", "c"), dt }),
-      fc.record({ kind: fc.constant("poll" as const), dt }),
-      fc.record({ kind: fc.constant("toDeadline" as const) }),
+      {
+        arbitrary: fc.record({
+          kind: fc.constant("refuse" as const),
+          id: fc.constantFrom("a", "b", "c"),
+          dt,
+        }),
+        weight: 4,
+      },
+      { arbitrary: fc.record({ kind: fc.constant("poll" as const), dt }), weight: 1 },
+      { arbitrary: fc.record({ kind: fc.constant("toDeadline" as const) }), weight: 1 },
     );
     runModel(3, [
       { kind: "refuse", id: "a", dt: 0 },
