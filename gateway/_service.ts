@@ -33,8 +33,11 @@ export type Decision = { readonly allowed: true } | {
 /** Decides whether an identity may send an action to a node. */
 export type Authorize = (request: { identity: string; node: string; action: string }) => Decision;
 
-/** Reads the requester's identity from a request's `Nats-Request-Info` header. */
-export type IdentityOf = (requestInfo: string | undefined) => string;
+/**
+ * Reads the requester's identity from a request's `Nats-Request-Info`
+ * header (and its reply subject: one that crossed an import has `_R_.`).
+ */
+export type IdentityOf = (requestInfo: string | undefined, reply?: string) => string;
 
 /** Shared by every node's service of one gateway. */
 export interface ServiceContext {
@@ -156,7 +159,10 @@ export class NodeService {
     } catch (e) {
       return reject("badRequest", e instanceof Error ? e.message : String(e));
     }
-    const identity = ctx.identityOf(msg.headers?.get("Nats-Request-Info") || undefined);
+    const identity = ctx.identityOf(
+      msg.headers?.get("Nats-Request-Info") || undefined,
+      msg.reply,
+    );
     const decision = ctx.authorize({ identity, node: this.node, action });
     if (!decision.allowed) {
       this.#refused++;
@@ -210,7 +216,10 @@ export class NodeService {
       return;
     }
     if (typeof id !== "string") return;
-    const identity = this.ctx.identityOf(msg.headers?.get("Nats-Request-Info") || undefined);
+    const identity = this.ctx.identityOf(
+      msg.headers?.get("Nats-Request-Info") || undefined,
+      msg.reply,
+    );
     const controller = this.#running.get(`${identity}\u0000${id}`);
     if (controller === undefined) return;
     this.#aborted++;
