@@ -37,6 +37,8 @@ export interface NatsServerOptions {
   readonly dir?: string;
   /** Reuse a port (a restart); default a free one. */
   readonly port?: number;
+  /** The whole config instead (listen and JetStream included), from the port and store folder. */
+  readonly fullConfig?: (port: number, storeDir: string) => string;
   /** How long to wait for the server to be ready, ms. Default 10,000. */
   readonly readyTimeoutMs?: number;
 }
@@ -85,14 +87,16 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "amikit-nats-"));
   const port = options.port ?? await freePort();
   const conf = join(dir, "server.conf");
+  const store = join(dir, "js");
   writeFileSync(
     conf,
-    `listen: "127.0.0.1:${port}"\n` +
-      `jetstream { store_dir: ${
-        JSON.stringify(join(dir, "js"))
-      }, max_mem: 256MB, max_file: 4GB }\n` +
-      (options.config ?? ""),
+    options.fullConfig !== undefined
+      ? options.fullConfig(port, store)
+      : `listen: "127.0.0.1:${port}"\n` +
+        `jetstream { store_dir: ${JSON.stringify(store)}, max_mem: 256MB, max_file: 4GB }\n` +
+        (options.config ?? ""),
   );
+
   const child = spawn("nats-server", ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   const ready = new Promise<void>((resolve, reject) => {
