@@ -118,21 +118,49 @@ export const SCENARIOS: Scenario[] = [
   {
     file: "22-local-optimization",
     title:
-      "Local channel optimised away: Originate Async of Local/600@lab with Application Dial(Local/200@lab): both halves of Local/600 end up bridged, LocalOptimizationBegin/End, the bridges merge or swap",
-    steps: [{
-      send: originate("optim-1", {
-        Channel: "Local/600@lab",
-        Application: "Dial",
-        Data: "Local/200@lab,20",
-        Async: "true",
-        CallerID: '"Lab Optim" <5556001>',
-      }),
-      wait: { pattern: /Event: LocalOptimizationEnd/, timeoutMs: 8000 },
-    }, {
-      note: "let the call run to its end (100 hangs up after 2 s)",
-      wait: { pattern: /Event: BridgeDestroy/, count: 2, timeoutMs: 8000 },
-    }],
-    quietMs: 2500,
+      "Local channel optimised away: M = Local/200@lab running Milliwatt (audio), L = Local/610@lab (Wait 10; 610 Dials Local/200@lab/n), then Action Bridge L;1 with M;2: audio through L triggers LocalOptimizationBegin/End (swap), then everything hung up from a side connection",
+    steps: [
+      {
+        note: "M: a Local channel whose ;1 half plays a milliwatt tone (voice frames)",
+        send: originate("optim-tone", {
+          Channel: "Local/200@lab",
+          Application: "Milliwatt",
+          Async: "true",
+          CallerID: '"Lab Tone" <5552000>',
+        }),
+        wait: { pattern: /Event: OriginateResponse/ },
+      },
+      {
+        note: "L: the Local channel to optimise away (no /n); 610 dials Local/200@lab/n",
+        send: originate("optim-610", {
+          Channel: "Local/610@lab",
+          Application: "Wait",
+          Data: "10",
+          Async: "true",
+          CallerID: '"Lab Optim" <5556102>',
+        }),
+        wait: { pattern: /Event: OriginateResponse/, count: 2 },
+      },
+      {
+        note: "bridge L;1 with M;2: M's tone now flows through L",
+        send: (rx) =>
+          action("Bridge", {
+            ActionID: "optim-bridge",
+            Channel1: lastValue(rx, /ActionID: optim-610/, "Channel"),
+            Channel2: lastValue(rx, /ActionID: optim-tone/, "Channel").replace(/;1$/, ";2"),
+            Tone: "no",
+          }),
+        wait: { pattern: /Event: LocalOptimizationEnd/, timeoutMs: 6000 },
+      },
+      { note: "let the optimised call run 1 s", wait: { ms: 1000 } },
+      {
+        side: true,
+        note: "hang up every Local channel (from the side connection)",
+        send: action("Hangup", { ActionID: "optim-hangup", Channel: "/^Local\\//" }),
+        wait: { ms: 500 },
+      },
+    ],
+    quietMs: 1500,
     after: [CLEANUP],
   },
   {
