@@ -341,7 +341,7 @@ export const SCENARIOS: Scenario[] = [
   {
     file: "27-queue-member-add-pause-remove",
     title:
-      "QueueAdd / QueuePause (on, off) / QueuePenalty / QueueRemove of member Local/712@lab/n in labq, errors for a duplicate add and an unknown member, and a QueueSummary",
+      "QueueAdd / QueuePause (on, off) / QueuePenalty / QueueRemove of member Local/712@lab/n (StateInterface Local/710@lab) in labq, errors for a duplicate add and an unknown member, and a QueueSummary",
     steps: [
       {
         send: action("QueueAdd", {
@@ -349,7 +349,7 @@ export const SCENARIOS: Scenario[] = [
           Queue: "labq",
           Interface: "Local/712@lab/n",
           MemberName: "Agent 712",
-          StateInterface: "Local/712@lab",
+          StateInterface: "Local/710@lab",
           Penalty: "2",
           Paused: "false",
         }),
