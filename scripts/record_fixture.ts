@@ -418,6 +418,56 @@ export const SCENARIOS: Scenario[] = [
     ],
     quietMs: 500,
   },
+  {
+    file: "28-queue-ring-no-answer",
+    title:
+      "Queue member that rings without answering: 710 paused in labq, Originate Async of Local/700@lab (Wait 30); 711 rings 15 s (AgentRingNoAnswer), 710 unpaused, the retry rings both and 710 answers (AgentConnect, AgentComplete)",
+    steps: [
+      {
+        send: action("QueuePause", {
+          ActionID: "rna-pause",
+          Queue: "labq",
+          Interface: "Local/710@lab/n",
+          Paused: "true",
+          Reason: "rna-test",
+        }),
+        wait: { pattern: /Event: QueueMemberPause/ },
+      },
+      {
+        send: originate("rna-700", {
+          Channel: "Local/700@lab",
+          Application: "Wait",
+          Data: "30",
+          Async: "true",
+          CallerID: '"Lab RNA" <5557002>',
+        }),
+        wait: { pattern: /Event: AgentRingNoAnswer/, timeoutMs: 20000 },
+      },
+      {
+        send: action("QueuePause", {
+          ActionID: "rna-unpause",
+          Queue: "labq",
+          Interface: "Local/710@lab/n",
+          Paused: "false",
+        }),
+        wait: { pattern: /Event: AgentComplete/, timeoutMs: 15000 },
+      },
+    ],
+    quietMs: 1500,
+    after: [
+      {
+        side: true,
+        note: "unpause 710 in case the scenario stopped early",
+        send: action("QueuePause", {
+          ActionID: "rna-cleanup",
+          Queue: "labq",
+          Interface: "Local/710@lab/n",
+          Paused: "false",
+        }),
+      },
+      CLEANUP,
+    ],
+  },
 ];
 
 /** A TCP connection that keeps everything it received. */
