@@ -537,7 +537,10 @@ class Conn {
 
   async until(pattern: RegExp, count: number, timeoutMs: number): Promise<boolean> {
     const end = Date.now() + timeoutMs;
-    const g = new RegExp(pattern.source, pattern.flags.includes("g") ? pattern.flags : pattern.flags + "g");
+    const g = new RegExp(
+      pattern.source,
+      pattern.flags.includes("g") ? pattern.flags : pattern.flags + "g",
+    );
     for (;;) {
       if ((this.text().match(g) ?? []).length >= count) return true;
       const left = end - Date.now();
@@ -688,7 +691,9 @@ async function record(s: Scenario, host: string, port: number, out: string): Pro
     `Connection closed by server: ${rec.closedByServer ? "yes" : "no (client closed it)"}`,
     `Receive timing: ${rec.chunks.length} recv() chunks; first byte at t=${
       rec.chunks[0]?.t.toFixed(3)
-    } s, last byte at t=${rec.chunks.at(-1)?.t.toFixed(3)} s after connect; largest chunk ${largest} bytes`,
+    } s, last byte at t=${
+      rec.chunks.at(-1)?.t.toFixed(3)
+    } s after connect; largest chunk ${largest} bytes`,
     "",
     "Observations: see LIVE-NOTES.md.",
     ...(s.notes ?? []).map((n) => `  - ${n}`),
@@ -760,13 +765,11 @@ async function main(args: string[]): Promise<void> {
     console.log("scenarios:\n" + SCENARIOS.map((s) => `  ${s.file}  ${s.title}`).join("\n"));
     return;
   }
-  const chosen = names.includes("all")
-    ? SCENARIOS
-    : names.map((n) => {
-      const s = SCENARIOS.find((x) => x.file === n || x.file.startsWith(n));
-      if (!s) throw new Error(`no scenario ${n}`);
-      return s;
-    });
+  const chosen = names.includes("all") ? SCENARIOS : names.map((n) => {
+    const s = SCENARIOS.find((x) => x.file === n || x.file.startsWith(n));
+    if (!s) throw new Error(`no scenario ${n}`);
+    return s;
+  });
   for (const s of chosen) console.log(await record(s, host, port, out));
 }
 

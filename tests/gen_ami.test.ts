@@ -271,16 +271,19 @@ const UNDOCUMENTED_HEADERS: Record<string, string> = {
   "AgentComplete:DestChanVariable": "the same",
   "AgentRingNoAnswer:DestChanVariable": "the same",
   "DialState:DestChanVariable": "the same",
-  "LocalOptimizationBegin:LocalOneChanVariable": "channelvars on the LocalOne snapshot (fixture 22)",
+  "LocalOptimizationBegin:LocalOneChanVariable":
+    "channelvars on the LocalOne snapshot (fixture 22)",
   "LocalOptimizationBegin:LocalTwoChanVariable": "the same, LocalTwo",
   "LocalOptimizationBegin:SourceChanVariable": "the same, Source",
   "LocalOptimizationEnd:LocalOneChanVariable": "the same, LocalOne",
   "LocalOptimizationEnd:LocalTwoChanVariable": "the same, LocalTwo",
-  "BridgeInfoComplete:EventList": "every list's Complete event has it; BridgeInfoComplete's entry omits it",
+  "BridgeInfoComplete:EventList":
+    "every list's Complete event has it; BridgeInfoComplete's entry omits it",
   "BridgeInfoComplete:ListItems": "the same",
   "QueueParams:Queue": "QueueStatus's queue items (fixture 25) carry headers the entry omits",
   "QueueParams:ServiceLevel": "the same",
-  "QueueParams:ServicelevelPerf": "the docs spell it ServiceLevelPerf; the wire says ServicelevelPerf",
+  "QueueParams:ServicelevelPerf":
+    "the docs spell it ServiceLevelPerf; the wire says ServicelevelPerf",
   "QueueParams:ServicelevelPerf2": "the same, ServiceLevelPerf2",
   "QueueParams:Weight": "the same as QueueParams:Queue",
   "UserEvent:*": "UserEvent carries whatever headers the dialplan or the action gives it",
