@@ -520,7 +520,9 @@ class Conn {
   }
 
   send(data: string, note?: string): void {
-    this.sends.push({ t: this.t0(), rx: this.size, data, note });
+    // The .txt readers (tests/_fidelity.ts) allow no ':' or nested parentheses in a note.
+    const safe = note?.replaceAll(":", " -").replaceAll("(", "[").replaceAll(")", "]");
+    this.sends.push({ t: this.t0(), rx: this.size, data, note: safe });
     this.socket.write(new TextEncoder().encode(data));
   }
 

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { AmiParser, type Banner } from "../core/parser.ts";
 import type { AmiMessage } from "../core/message.ts";
 import { fixture } from "./_fixtures.ts";
+import { fixtureSends } from "./_fidelity.ts";
+import { readFileSync } from "node:fs";
 
 interface Capture {
   banner: Banner;
@@ -107,6 +109,17 @@ describe("live-lab fixtures: common facts", () => {
           assert.match(e.get("Privilege") ?? "", /^[a-z]+,all$/, e.name);
         }
       }
+    });
+  }
+
+  for (const name of NEW) {
+    test(`${name}: the .txt lists every send in a form tests/_fidelity.ts reads`, () => {
+      const txt = readFileSync(new URL(`./fixtures/${name}.txt`, import.meta.url), "utf8");
+      const listed = txt.match(/ SEND \d+ bytes/g) ?? [];
+      const sends = fixtureSends(name);
+      assert.equal(sends.length, listed.length);
+      assert.ok(sends.some((s) => s.side) && sends.some((s) => !s.side));
+      for (const s of sends) assert.match(s.data, /^Action: [A-Za-z]+\r\n[^]*\r\n\r\n$/);
     });
   }
 
