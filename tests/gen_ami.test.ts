@@ -243,6 +243,12 @@ const UNDOCUMENTED_NAMES: Record<string, string> = {
   "action:": "fixture 06 sends an empty Action header on purpose",
   "event:ChannelHungup": "Hangup with a regex Channel (Asterisk 22+): not in the docs XML",
   "event:ChannelsHungupListComplete": "the same: its list's Complete event is undocumented",
+  "event:BridgeListItem": "BridgeList's items (fixture 25): not in the docs XML",
+  "event:BridgeListComplete": "the same: its list's Complete event",
+  "event:QueueMember": "QueueStatus's member items (fixture 25): not in the docs XML",
+  "event:QueueStatusComplete": "QueueStatus's Complete event (fixture 25)",
+  "event:QueueSummary": "QueueSummary's items (fixture 27): not in the docs XML",
+  "event:QueueSummaryComplete": "QueueSummary's Complete event (fixture 27)",
 };
 
 /**
@@ -260,6 +266,26 @@ const UNDOCUMENTED_HEADERS: Record<string, string> = {
   "OriginateResponse:ChanVariable(<channel>)": "the channel's channelvars, keyed by channel name",
   "StatusComplete:EventList": "every list's Complete event has it; StatusComplete's entry omits it",
   "StatusComplete:ListItems": "the same",
+  "AgentCalled:DestChanVariable": "channelvars on the Dest snapshot (fixtures 23, 24, 28)",
+  "AgentConnect:DestChanVariable": "the same",
+  "AgentComplete:DestChanVariable": "the same",
+  "AgentRingNoAnswer:DestChanVariable": "the same",
+  "DialState:DestChanVariable": "the same",
+  "LocalOptimizationBegin:LocalOneChanVariable":
+    "channelvars on the LocalOne snapshot (fixture 22)",
+  "LocalOptimizationBegin:LocalTwoChanVariable": "the same, LocalTwo",
+  "LocalOptimizationBegin:SourceChanVariable": "the same, Source",
+  "LocalOptimizationEnd:LocalOneChanVariable": "the same, LocalOne",
+  "LocalOptimizationEnd:LocalTwoChanVariable": "the same, LocalTwo",
+  "BridgeInfoComplete:EventList":
+    "every list's Complete event has it; BridgeInfoComplete's entry omits it",
+  "BridgeInfoComplete:ListItems": "the same",
+  "QueueParams:Queue": "QueueStatus's queue items (fixture 25) carry headers the entry omits",
+  "QueueParams:ServiceLevel": "the same",
+  "QueueParams:ServicelevelPerf":
+    "the docs spell it ServiceLevelPerf; the wire says ServicelevelPerf",
+  "QueueParams:ServicelevelPerf2": "the same, ServiceLevelPerf2",
+  "QueueParams:Weight": "the same as QueueParams:Queue",
   "UserEvent:*": "UserEvent carries whatever headers the dialplan or the action gives it",
 };
 
