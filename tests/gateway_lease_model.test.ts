@@ -3,7 +3,8 @@
  * simulated JetStream KV server (bucket TTL with lazy expiry, create, CAS
  * update and delete), 2-4 gateways each with a LeaseMachine per node (1-3
  * nodes), a network with random delays, lost requests (applied or not,
- * reported or silent, answered late or twice), NATS outages per gateway,
+ * reported or silent, answered late or twice), NATS outages per gateway
+ * (requests buffered by the client and applied on reconnecting),
  * process pauses, crashes and restarts, want/unwant changes. Checked at every
  * step: the fencing invariant, sessions, agreement with the server, stale
  * results; after the faults stop: every wanted node held by exactly one
@@ -401,8 +402,11 @@ function run(s: Scenario, stats: Stats, factory: MachineFactory = realMachine): 
     const d2 = between(0, LEG_MAX);
     const faulty = sentAt < faultsEnd;
     if (faulty && sentAt < gw.outageUntil) {
-      // NATS unreachable: nothing reaches the server; reported, or not at all.
+      // NATS unreachable: reported as a timeout, or not at all; and the
+      // client may have buffered it, to be sent on reconnecting (applied
+      // long after its timeout, its reply lost).
       if (rng() < 0.8) reportError();
+      if (rng() < 0.3) at(gw.outageUntil + d1, applyIt);
       return;
     }
     const fate = faulty && rng() < s.trouble ? between(1, 5) : 0;
