@@ -13,6 +13,11 @@
  * gateway id and node name), so that gateways starting together mostly try
  * different nodes instead of racing for the same ones.
  *
+ * "Seen free" means a read of the node's key found no entry. On
+ * nats-server 2.9 a lease that expires by `max_age` makes no watch event, so
+ * the gateway reads the keys (every `retryEveryMs` of its lease machines, say)
+ * rather than waiting for a watcher to tell it.
+ *
  * Nodes are spread when they are acquired and never rebalanced by releasing
  * one: a release stops the node's session until another gateway has logged
  * in, and AMI events in that gap are lost. An uneven spread (after a failover,
