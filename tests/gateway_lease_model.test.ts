@@ -9,6 +9,8 @@
  * step: the fencing invariant, sessions, agreement with the server, stale
  * results; after the faults stop: every wanted node held by exactly one
  * gateway within the stated bound. See gateway/lease.ts.
+ *
+ * More scenarios: `LEASE_RUNS=3000 LEASE_SEED=7 deno test -A <this file>`.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
