@@ -51,8 +51,9 @@
  *   renewal conflict too: safe, at the cost of one failover.)
  * - Self-fenced (validity ran out), the machine tries to take the lease back
  *   with an update on the revision it knows: that succeeds only when nobody
- *   wrote the key since, so a short NATS outage or pause costs no failover.
- *   Otherwise it backs off and creates.
+ *   wrote the key since, so an outage or pause that ends before the entry
+ *   expires on the server costs no failover. Otherwise it backs off and
+ *   creates.
  * - `unwant()` while holding: `stopSession` first, then `delete` (compare-and-
  *   set), so another gateway takes over at once instead of after the TTL.
  * - At most one request is in flight; a result for any other request id is
@@ -60,16 +61,21 @@
  *
  * ## Failover bound (what the gateway documents)
  *
- * When the holder dies, its entry is last written no later than its death
- * plus one request's one-way delay, and disappears `ttlMs` plus the expiry lag
- * after that; a gateway that wants the node retries its create every
- * `retryEveryMs`, so it holds the lease within
- * `ttlMs + expiryLag + retryEveryMs + requestRoundTrip` of the death, and the
- * node's session is back after the AMI login on top:
- * `failover ≤ ttlMs + expiryLag + retryEveryMs + requestRoundTrip + loginTime`.
- * (`gateway/spread.ts` adds at most its grace period when the live-gateway
- * count is stale.) The model test asserts the same bound, from the end of the
- * last fault, computed from its configuration.
+ * When the holder dies, its last renewal lands on the server at most one
+ * request leg after the death, and its entry disappears `ttlMs` plus the
+ * server's expiry lag after that. A gateway that wants the node retries its
+ * create every `retryEveryMs`, so one of its creates lands within
+ * `retryEveryMs` plus a round trip of the removal, and the reply comes one
+ * leg later. So the lease moves within
+ * `ttlMs + expiryLag + retryEveryMs + 2 × roundTrip` of the death, and the
+ * node's session is back after the AMI login:
+ * `failover ≤ ttlMs + expiryLag + retryEveryMs + 2 × roundTrip + loginTime`.
+ * `gateway/spread.ts` adds at most its grace period while the live-gateway
+ * count is stale. The model test (tests/gateway_lease_model.test.ts) asserts
+ * this bound after the last fault, computed from its configuration. Note for
+ * the driver: on nats-server 2.9 an expiry by `max_age` makes no watch event,
+ * so a gateway learns that a node is free from a `get` that finds nothing or
+ * a create that succeeds, not from a watcher.
  *
  * Drain order after every input: {@link LeaseMachine.poll} until `undefined`
  * (outputs in the order they were decided: `stopSession` always before the
@@ -279,6 +285,8 @@ export class LeaseMachine {
   #sessions = 0;
 
   /**
+   * Creates the machine of one node, `free` (nothing wanted yet).
+   *
    * @param config the timing (checked by {@link resolveLeaseConfig})
    * @param hooks observers
    * @throws {LocalProtocolError} on a bad config
@@ -392,7 +400,9 @@ export class LeaseMachine {
   }
 
   /**
-   * The create with this id failed: the key has a live value.
+   * The create with this id failed: the key has a live value (nats.js: a
+   * `JetStreamApiError` with code 10071 `StreamWrongLastSequence`, or 10164;
+   * any other failure is {@link LeaseMachine.createError}).
    *
    * @param id the request's id
    * @param now monotonic ms
@@ -427,7 +437,8 @@ export class LeaseMachine {
 
   /**
    * The update with this id failed: the key's revision is another (someone
-   * else holds the lease, or it expired).
+   * else holds the lease, or it expired). nats.js: a `JetStreamApiError` with
+   * code 10071 or 10164; any other failure is {@link LeaseMachine.updateError}.
    *
    * @param id the request's id
    * @param now monotonic ms

@@ -3,11 +3,14 @@
  * simulated JetStream KV server (bucket TTL with lazy expiry, create, CAS
  * update and delete), 2-4 gateways each with a LeaseMachine per node (1-3
  * nodes), a network with random delays, lost requests (applied or not,
- * reported or silent, answered late or twice), NATS outages per gateway,
+ * reported or silent, answered late or twice), NATS outages per gateway
+ * (requests buffered by the client and applied on reconnecting),
  * process pauses, crashes and restarts, want/unwant changes. Checked at every
  * step: the fencing invariant, sessions, agreement with the server, stale
  * results; after the faults stop: every wanted node held by exactly one
  * gateway within the stated bound. See gateway/lease.ts.
+ *
+ * More scenarios: `LEASE_RUNS=3000 LEASE_SEED=7 deno test -A <this file>`.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -286,6 +289,8 @@ function run(s: Scenario, stats: Stats, factory: MachineFactory = realMachine): 
     const m = gw.machines[n];
     for (let o = m.poll(); o !== undefined; o = m.poll()) apply(gw, n, o);
     const t = m.pollTimeout();
+    // Everything due was handled: a deadline not in the future would be a busy loop.
+    assert.ok(t === undefined || t > local(gw), `busy loop: deadline ${t} at ${local(gw)}`);
     if (t !== undefined && t !== gw.timerAt[n]) {
       gw.timerAt[n] = t;
       at(realTime(gw, t), () => {
@@ -399,8 +404,11 @@ function run(s: Scenario, stats: Stats, factory: MachineFactory = realMachine): 
     const d2 = between(0, LEG_MAX);
     const faulty = sentAt < faultsEnd;
     if (faulty && sentAt < gw.outageUntil) {
-      // NATS unreachable: nothing reaches the server; reported, or not at all.
+      // NATS unreachable: reported as a timeout, or not at all; and the
+      // client may have buffered it, to be sent on reconnecting (applied
+      // long after its timeout, its reply lost).
       if (rng() < 0.8) reportError();
+      if (rng() < 0.3) at(gw.outageUntil + d1, applyIt);
       return;
     }
     const fate = faulty && rng() < s.trouble ? between(1, 5) : 0;
@@ -456,6 +464,9 @@ function run(s: Scenario, stats: Stats, factory: MachineFactory = realMachine): 
       for (const gw of gateways) {
         if (!gw.alive) continue; // a crashed process does not act
         const m = gw.machines[n];
+        // A session is open exactly while the machine holds the lease.
+        const p = m.phase;
+        assert.equal(gw.sessionOpen[n], p === "held" || p === "renewing", `session open in ${p}`);
         // A paused process is asked too: what it would see on waking now.
         if (!m.mayAct(local(gw))) continue;
         actors++;
@@ -588,9 +599,14 @@ describe("lease machine (model: KV server, gateways, faults)", () => {
     for (const p of listed) assert.ok(stats.transitions.has(p), `transition ${p} never exercised`);
     assert.ok(stats.stale > 100, `stale results delivered: ${stats.stale}`);
     assert.ok(stats.sessions > 100, `sessions: ${stats.sessions}`);
-    // The bound is met, and not by a wide margin: runs do wait out expiries.
-    assert.ok(stats.worstRecovery <= livenessBound(new LeaseMachine(CONFIG).config));
-    assert.ok(stats.worstRecovery > CONFIG.ttlMs, `worst recovery ${stats.worstRecovery} ms`);
+    // The bound is met (asserted in every run), and some runs come close:
+    // they wait out an orphaned entry's whole TTL and expiry lag.
+    assert.ok(
+      stats.worstRecovery > CONFIG.ttlMs + LAG_MAX,
+      `worst recovery ${stats.worstRecovery} ms, bound ${
+        livenessBound(new LeaseMachine(CONFIG).config)
+      } ms`,
+    );
   });
 
   test("the model catches a machine that ignores validity (mayAct true while held)", () => {
@@ -608,6 +624,39 @@ describe("lease machine (model: KV server, gateways, faults)", () => {
     );
     assert.ok(r.failed, "a machine without fencing passed the model");
     assert.match(String(r.errorInstance), /two gateways may act|not ours/);
+  });
+
+  test("the model catches a machine that ignores its timer (a busy loop)", () => {
+    class Deaf extends LeaseMachine {
+      override tick(_now: number): void {}
+    }
+    const r = fc.check(
+      fc.property(
+        scenario,
+        (s) => run(s, freshStats(), (onPhase) => new Deaf(CONFIG, { onPhase })),
+      ),
+      { numRuns: 300, seed: 20261202 },
+    );
+    assert.ok(r.failed, "a machine that never renews passed the model");
+    assert.match(String(r.errorInstance), /busy loop/);
+  });
+
+  test("the liveness check catches a machine that gives up after a conflict", () => {
+    class Quitter extends LeaseMachine {
+      override createConflict(id: number, now: number): void {
+        super.createConflict(id, now);
+        if (this.phase === "backoff") this.unwant(now);
+      }
+    }
+    const r = fc.check(
+      fc.property(
+        scenario,
+        (s) => run(s, freshStats(), (onPhase) => new Quitter(CONFIG, { onPhase })),
+      ),
+      { numRuns: 300, seed: 20261202 },
+    );
+    assert.ok(r.failed, "a machine that stops trying passed the model");
+    assert.match(String(r.errorInstance), /not every wanted node held/);
   });
 
   test("the model catches clocks slower than the margin covers (rate 0.85 < 1 - safety/ttl)", () => {
