@@ -15,6 +15,7 @@ import { getLogger } from "@logtape/logtape";
 import { type Clock, REAL_CLOCK } from "../client/clock.ts";
 import { LocalProtocolError } from "../core/errors.ts";
 import { type LeaseConfig, LeaseMachine, type LeaseOutput, resolveLeaseConfig } from "./lease.ts";
+import { nodesToAcquire } from "./spread.ts";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Subjects } from "./subjects.ts";
 
@@ -213,24 +214,29 @@ export class LeaseDriver {
       const now = this.#clock.now();
       const taken = new Set(keys.filter((k) => k.startsWith("node.")).map((k) => k.slice(5)));
       const gateways = Math.max(1, keys.filter((k) => k.startsWith("gateway.")).length);
-      const mine = new Set<string>();
+      // Holding: held, renewing, or acquiring (a take-back after a pause
+      // included); those are never given up here, only free ones competed for.
+      const holding = new Set<string>();
       for (const [node, m] of this.#machines) {
-        if (m.mayAct(now)) mine.add(node);
-        if (taken.has(node) || m.mayAct(now)) this.#freeSince.delete(node);
+        if (m.phase === "held" || m.phase === "renewing" || m.phase === "acquiring") {
+          holding.add(node);
+        }
+        if (taken.has(node) || holding.has(node)) this.#freeSince.delete(node);
         else if (!this.#freeSince.has(node)) this.#freeSince.set(node, now);
       }
-      const freeFor = new Map<string, number>();
-      for (const [node, since] of this.#freeSince) freeFor.set(node, now - since);
-      const wanted = chooseNodes({
+      const freeForMs = new Map<string, number>();
+      for (const [node, since] of this.#freeSince) freeForMs.set(node, now - since);
+      const wanted = new Set(nodesToAcquire({
         nodes: this.#host.nodes,
-        held: mine,
+        holding,
         liveGateways: gateways,
-        freeFor,
+        freeForMs,
+        gatewayId: this.#host.id,
         graceMs: this.#graceMs,
-      });
+      }));
       for (const [node, m] of this.#machines) {
-        if (wanted.has(node) || mine.has(node)) m.want(now);
-        else m.unwant(now);
+        if (wanted.has(node) || holding.has(node)) m.want(now);
+        else if (m.phase === "backoff" || m.phase === "free") m.unwant(now);
       }
     } catch (error) {
       logger.debug("lease spread failed: {error}", { error });
@@ -241,31 +247,10 @@ export class LeaseDriver {
   }
 }
 
+/** A compare-and-set refusal (JetStream codes 10071 wrong last sequence, 10164 key exists). */
 function isConflict(e: unknown): boolean {
-  const text = String((e as Error)?.message ?? e);
-  return /wrong last sequence|key exists/i.test(text) ||
-    (e as { api_error?: { err_code?: number } })?.api_error?.err_code === 10071;
-}
-
-/** Interim spread rule (replaced by spread.ts): fair share, or free past the grace. */
-function chooseNodes(input: {
-  nodes: readonly string[];
-  held: ReadonlySet<string>;
-  liveGateways: number;
-  freeFor: ReadonlyMap<string, number>;
-  graceMs: number;
-}): Set<string> {
-  const share = Math.ceil(input.nodes.length / Math.max(1, input.liveGateways));
-  const out = new Set<string>();
-  let count = input.held.size;
-  for (const node of input.nodes) {
-    if (input.held.has(node)) continue;
-    const free = input.freeFor.get(node);
-    if (free === undefined) continue;
-    if (count < share || free >= input.graceMs) {
-      out.add(node);
-      count++;
-    }
-  }
-  return out;
+  const x = e as { code?: unknown; api_error?: { err_code?: number }; message?: unknown } | null;
+  const code = typeof x?.code === "number" ? x.code : x?.api_error?.err_code;
+  if (code === 10071 || code === 10164) return true;
+  return /wrong last sequence|key exists/i.test(String(x?.message ?? e));
 }

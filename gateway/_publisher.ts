@@ -52,10 +52,15 @@ export interface PublisherStats {
   readonly gaps: number;
 }
 
+/** Node, lease and sequence travel in the message id alone (one header per event). */
+const NO_HEADERS: ReadonlyArray<readonly [string, string]> = [];
+
 interface Item {
   readonly seq: number;
-  readonly subject: string;
-  readonly data: Uint8Array;
+  /** The event, encoded when it is first sent (off the AMI read path). */
+  event?: AmiMessage;
+  subject: string;
+  data: Uint8Array | undefined;
   readonly msgId: string;
   readonly headers: ReadonlyArray<readonly [string, string]>;
 }
@@ -77,6 +82,7 @@ export class EventPublisher {
   #failures = 0;
   #gaps = 0;
   #closed = false;
+  #scheduled = false;
 
   /**
    * @param node the node
@@ -124,13 +130,11 @@ export class EventPublisher {
     const seq = ++this.#seq;
     const item: Item = {
       seq,
-      subject: this.subjects.event(this.node, event.name),
-      data: toBytes(encodeMessage(event), this.secrets),
+      event,
+      subject: "",
+      data: undefined,
       msgId: `${this.node}:${this.#lease}:${seq}`,
-      headers: [["Ami-Node", this.node], ["Ami-Lease", String(this.#lease)], [
-        "Ami-Seq",
-        String(seq),
-      ]],
+      headers: NO_HEADERS,
     };
     if (this.#queue.length - this.#head >= this.limits.maxPending) {
       const old = this.#queue[this.#head++];
@@ -140,7 +144,7 @@ export class EventPublisher {
       this.#gap.to = old.seq;
     }
     this.#queue.push(item);
-    this.#pump();
+    this.#schedule();
   }
 
   /** The counters. */
@@ -199,7 +203,7 @@ export class EventPublisher {
           } satisfies WireGap,
         ),
         msgId: `${this.node}:${this.#lease}:gap:${gap.from}`,
-        headers: [["Ami-Node", this.node], ["Ami-Lease", String(this.#lease)]],
+        headers: NO_HEADERS,
       }, gap);
     }
     while (this.#inFlight < this.limits.window && this.#head < this.#queue.length) {
@@ -212,15 +216,35 @@ export class EventPublisher {
     }
   }
 
+  /**
+   * Publishing runs in its own turn of the event loop, never inside the AMI
+   * read that delivered the event: the socket is read at full speed and a
+   * slow JetStream only fills the bounded queue.
+   */
+  #schedule(): void {
+    if (this.#scheduled || this.#closed) return;
+    this.#scheduled = true;
+    this.clock.setTimer(0, () => {
+      this.#scheduled = false;
+      this.#pump();
+    });
+  }
+
   #send(item: Item, gap?: { dropped: number; from: number; to: number }): void {
+    if (item.data === undefined) {
+      const event = item.event!;
+      item.subject = this.subjects.event(this.node, event.name);
+      item.data = toBytes(encodeMessage(event), this.secrets);
+      item.event = undefined;
+    }
     this.#inFlight++;
-    this.publish(item.subject, item.data, item.msgId, item.headers).then(
+    this.publish(item.subject, item.data!, item.msgId, item.headers).then(
       (ack) => {
         this.#inFlight--;
         if (gap !== undefined) this.#gaps++;
         else if ((ack as { duplicate?: boolean } | undefined)?.duplicate) this.#duplicates++;
         else this.#published++;
-        this.#pump();
+        this.#schedule();
       },
       () => {
         this.#inFlight--;

@@ -9,8 +9,7 @@
  */
 
 import type { NatsConnection } from "@nats-io/nats-core";
-import { headers as natsHeaders } from "@nats-io/nats-core";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { getLogger } from "@logtape/logtape";
 import { defaultConnector } from "../adapters/mod.ts";
 import { type Client, type ClientOptions, nodeClient } from "../client/client.ts";
@@ -19,6 +18,7 @@ import { type Clock, REAL_CLOCK } from "../client/clock.ts";
 import type { TransportConnector } from "../client/transport.ts";
 import { LocalProtocolError } from "../core/errors.ts";
 import { EventPublisher, type PublisherStats } from "./_publisher.ts";
+import { JsAckPublisher } from "./_js_acks.ts";
 import { NodeService, type ServiceContext, type ServiceStats } from "./_service.ts";
 import { LeaseDriver, type LeaseOptions } from "./_leases.ts";
 import { DEFAULT_PREFIX, Subjects, token } from "./subjects.ts";
@@ -112,6 +112,7 @@ export interface GatewayStats {
 }
 
 interface Held {
+  readonly acks: JsAckPublisher;
   readonly node: string;
   readonly lease: number;
   readonly client: Client;
@@ -132,7 +133,6 @@ export class Gateway implements AsyncDisposable {
   readonly #ctx: ServiceContext;
   readonly #refusals: RefusalLog;
   readonly #leases: LeaseDriver;
-  readonly #js;
   readonly #nc: NatsConnection;
   #heartbeat: unknown;
   #acquired = 0;
@@ -148,7 +148,6 @@ export class Gateway implements AsyncDisposable {
     this.id = token("gateway id", options.id ?? randomId());
     for (const node of Object.keys(options.nodes)) token("node", node);
     const nc = this.#nc = options.nats as NatsConnection;
-    this.#js = jetstream(nc);
     this.#refusals = new RefusalLog({ intervalMs: options.refusalLogIntervalMs ?? 60_000 });
     const policy = options.policy ?? DEFAULT_POLICY;
     this.#ctx = {
@@ -200,15 +199,12 @@ export class Gateway implements AsyncDisposable {
       clock: this.#clock,
     } as ClientOptions;
     const mayAct = () => this.#leases.mayAct(node);
+    const acks = new JsAckPublisher(this.#nc, this.#clock, 5000);
     const publisher = new EventPublisher(
       node,
       this.id,
       this.subjects,
-      (subject, data, msgID, hs) => {
-        const h = natsHeaders();
-        for (const [k, v] of hs) h.set(k, v);
-        return this.#js.publish(subject, data, { msgID, headers: h, timeout: 5000 });
-      },
+      (subject, data, msgId, hs) => acks.publish(subject, data, msgId, hs),
       mayAct,
       {
         maxPending: o.maxPendingEvents ?? 50_000,
@@ -227,7 +223,7 @@ export class Gateway implements AsyncDisposable {
     const offState = client.onStateChange((change) =>
       this.#publishState(node, lease, change.state, change.reason)
     );
-    this.#held.set(node, { node, lease, client, publisher, service, offState });
+    this.#held.set(node, { acks, node, lease, client, publisher, service, offState });
     this.#acquired++;
     logger.info("{gateway} holds {node} (lease {lease})", { gateway: this.id, node, lease });
     start();
@@ -248,6 +244,7 @@ export class Gateway implements AsyncDisposable {
     h.service.close();
     h.offState();
     h.publisher.close();
+    h.acks.close();
     // At once: a node whose lease is lost must not be acted on by this gateway.
     h.client.destroy();
     this.#publishState(node, h.lease, "unheld", reason);

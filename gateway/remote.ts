@@ -9,7 +9,7 @@
  * restarts with the same name resumes where it stopped, within the stream's
  * retention. A durable consumer starts pulling when the first listener or
  * iterator is attached, so no event is acknowledged before anyone heard it. Either way each event carries its node's lease and sequence
- * number (`Ami-Lease`, `Ami-Seq`); a hole in the sequence, or a gap notice
+ * number in its message id (`Nats-Msg-Id: <node>:<lease>:<seq>`); a hole in the sequence, or a gap notice
  * from the gateway, is counted in `stats().missed`.
  *
  * @module
@@ -568,8 +568,12 @@ export class RemoteCluster implements AsyncDisposable {
       return;
     }
     const v = this.#nodes.get(node)!;
-    const lease = Number(msg.headers?.get("Ami-Lease") || 0);
-    const seq = Number(msg.headers?.get("Ami-Seq") || 0);
+    // `Nats-Msg-Id` is `<node>:<lease>:<seq>`.
+    const id = msg.headers?.get("Nats-Msg-Id") ?? "";
+    const c2 = id.lastIndexOf(":");
+    const c1 = id.lastIndexOf(":", c2 - 1);
+    const lease = Number(id.slice(c1 + 1, c2)) || 0;
+    const seq = Number(id.slice(c2 + 1)) || 0;
     if (lease !== v.lease) {
       v.lease = lease;
       v.seq = seq;
@@ -624,7 +628,7 @@ export class RemoteCluster implements AsyncDisposable {
       // acknowledged, so the next worker of this name resumes exactly after
       // the last one, in order. After a crash, events delivered to the dead
       // worker and not acknowledged come again after `ackWaitMs` (possibly
-      // after later ones: `Ami-Seq` tells their place).
+      // after later ones: their message id tells their place).
       const pull = () => {
         const loop = (async () => {
           const consumer = await ready;

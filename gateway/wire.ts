@@ -121,9 +121,9 @@ export interface WireState {
 export interface WireGap {
   /** How many events were not published. */
   readonly dropped: number;
-  /** The first and last `Ami-Seq` not published. */
+  /** The first sequence number not published (see the message id). */
   readonly fromSeq: number;
-  /** The last `Ami-Seq` not published. */
+  /** The last sequence number not published. */
   readonly toSeq: number;
   /** The lease revision they belong to. */
   readonly lease: number;

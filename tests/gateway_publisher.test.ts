@@ -42,17 +42,25 @@ function setup(limits = { maxPending: 100, window: 4, retryMs: 500 }, mayAct = (
 
 const ev = (n: number) => new AmiMessage([["Event", "UserEvent"], ["N", String(n)]]);
 const settle = () => new Promise((r) => setTimeout(r, 0));
+/** Lets acknowledgements settle, then runs the publisher's turn (it publishes in its own turn). */
+async function turn(clock: ManualClock): Promise<void> {
+  await settle();
+  clock.advance(0);
+  await settle();
+}
 
 describe("event publisher", () => {
   test("publishes in order with unique ids, at most `window` awaiting acks", async () => {
-    const { calls, pub } = setup();
+    const { clock, calls, pub } = setup();
     for (let i = 0; i < 10; i++) pub.push(ev(i));
+    assert.equal(calls.length, 0, "nothing is published inside the read that pushed");
+    await turn(clock);
     assert.equal(calls.length, 4);
     assert.deepEqual(calls.map((c) => c.msgId), ["pbx1:7:1", "pbx1:7:2", "pbx1:7:3", "pbx1:7:4"]);
     assert.equal(calls[0].subject, "amikit.pbx1.event.UserEvent");
     for (let k = 0; k < 10; k++) {
       calls[k].resolve({});
-      await settle();
+      await turn(clock);
     }
     assert.equal(pub.stats().published, 10);
     assert.deepEqual(calls.map((c) => JSON.parse(c.data)[1][1]), [...Array(10).keys()].map(String));
@@ -61,6 +69,7 @@ describe("event publisher", () => {
   test("failures at different times: publishing resumes once the pause is over", async () => {
     const { clock, calls, pub } = setup();
     for (let i = 0; i < 4; i++) pub.push(ev(i));
+    await turn(clock);
     calls[0].reject(new Error("timeout"));
     await settle();
     clock.advance(300);
@@ -84,12 +93,13 @@ describe("event publisher", () => {
   });
 
   test("a full buffer drops the oldest, counts them, and tells consumers with a gap notice", async () => {
-    const { calls, pub } = setup({ maxPending: 3, window: 1, retryMs: 500 });
-    pub.push(ev(0)); // in flight
+    const { clock, calls, pub } = setup({ maxPending: 3, window: 1, retryMs: 500 });
+    pub.push(ev(0));
+    await turn(clock); // in flight
     for (let i = 1; i <= 6; i++) pub.push(ev(i)); // 1..3 dropped, 4..6 held
     assert.equal(pub.stats().dropped, 3);
     calls[0].resolve({});
-    await settle();
+    await turn(clock);
     const gap = calls[1];
     assert.equal(gap.subject, "amikit.pbx1.event._gap");
     assert.deepEqual(JSON.parse(gap.data), {
@@ -100,18 +110,20 @@ describe("event publisher", () => {
       gateway: "gw1",
     });
     gap.resolve({});
-    await settle();
+    await turn(clock);
     assert.equal(calls[2].msgId, "pbx1:7:5");
   });
 
-  test("nothing is published without a valid lease; known secrets never leave", () => {
+  test("nothing is published without a valid lease; known secrets never leave", async () => {
     let valid = false;
-    const { calls, pub } = setup(undefined, () => valid);
+    const { clock, calls, pub } = setup(undefined, () => valid);
     pub.push(ev(1));
+    await turn(clock);
     assert.equal(calls.length, 0);
     assert.equal(pub.stats().fenced, 1);
     valid = true;
     pub.push(new AmiMessage([["Event", "UserEvent"], ["Note", "pw s3cret"], ["Secret", "x"]]));
+    await turn(clock);
     assert.equal(calls.length, 1);
     assert.ok(!calls[0].data.includes("s3cret"));
     assert.ok(!calls[0].data.includes('"x"'));
