@@ -54,7 +54,7 @@ export function tsBlocks(markdown: string): DocBlock[] {
 /** Rewrites the package's import names to paths in `target`'s layout. */
 function mapImports(code: string, paths: Record<string, string>): string {
   return code.replace(
-    /from "(?:amikit|@amikit\/amikit)(\/core|\/testing|\/metrics|\/live)?"/g,
+    /from "(?:amikit|@amikit\/amikit)(\/core|\/testing|\/metrics|\/live|\/gateway)?"/g,
     (_, sub: string | undefined) => `from "${paths[sub ?? ""]}"`,
   );
 }
@@ -92,6 +92,7 @@ if (import.meta.main) {
     "/testing": "../testing/mod.ts",
     "/metrics": "../metrics/mod.ts",
     "/live": "../live/mod.ts",
+    "/gateway": "../gateway/mod.ts",
   };
   const built = {
     "": "../npm/esm/mod.js",
@@ -99,6 +100,7 @@ if (import.meta.main) {
     "/testing": "../npm/esm/testing/mod.js",
     "/metrics": "../npm/esm/metrics/mod.js",
     "/live": "../npm/esm/live/mod.js",
+    "/gateway": "../npm/esm/gateway/mod.js",
   };
   const files = blocks.map((b) => {
     const name = `readme_${b.line}`;

@@ -43,7 +43,7 @@ const CONSUMERS: NatsConsumer[] = [
   },
 ];
 
-/** The gateway policy for the same roles (as in gateway/POLICY.md). */
+/** The gateway policy for the same roles (as in README's deployment section). */
 const POLICY = compilePolicy({
   identities: {
     "DIAL/*": {
@@ -61,7 +61,7 @@ function repoRoot(): URL {
   for (const up of ["../", "../../../"]) {
     const root = new URL(up, import.meta.url);
     try {
-      readFileSync(new URL("gateway/POLICY.md", root));
+      readFileSync(new URL("gateway/policy.ts", root));
       return root;
     } catch {
       // try the next
@@ -296,8 +296,8 @@ describe("nats-server configuration, rendered", () => {
     }
   });
 
-  test("gateway/POLICY.md shows the generated sample and a policy that compiles", () => {
-    const doc = readFileSync(new URL("gateway/POLICY.md", repoRoot()), "utf8");
+  test("README's deployment section shows the generated sample and a policy that compiles", () => {
+    const doc = readFileSync(new URL("README.md", repoRoot()), "utf8");
     const sample = natsServerConfig({
       port: 4222,
       host: "0.0.0.0",
@@ -324,9 +324,12 @@ describe("nats-server configuration, rendered", () => {
         },
       ],
     });
-    assert.ok(doc.includes("```\n" + sample + "```\n"), "POLICY.md's sample is stale");
+    assert.ok(
+      doc.includes("```\n" + sample + "```\n"),
+      "README's sample nats-server config is stale",
+    );
     const json = doc.match(/```json\n([\s\S]*?)```/);
-    assert.ok(json, "POLICY.md has a JSON policy");
+    assert.ok(json, "README has a JSON policy");
     const policy = compilePolicy(JSON.parse(json[1]));
     assert.deepEqual(
       decide(policy, { identity: "DIAL/dialer", node: "pbx1", action: "Originate" }),

@@ -4,33 +4,50 @@
 // calls to ast_manager_register* in asterisk/asterisk at f0c1c1a7b79b0f8cc0311649bf36824cbeee30a9 (2026-08-06).
 // 154 actions, 32 of them with no class.
 
-/** The write classes of manager.conf, in Asterisk's order (`all` is not one). */
-export const AMI_WRITE_CLASSES = Object.freeze(
-  [
-    "system",
-    "call",
-    "log",
-    "verbose",
-    "command",
-    "agent",
-    "user",
-    "config",
-    "dtmf",
-    "reporting",
-    "cdr",
-    "dialplan",
-    "originate",
-    "agi",
-    "cc",
-    "aoc",
-    "test",
-    "security",
-    "message",
-  ] as const,
-);
-
 /** A write class as manager.conf names it. */
-export type AmiWriteClass = typeof AMI_WRITE_CLASSES[number];
+export type AmiWriteClass =
+  | "system"
+  | "call"
+  | "log"
+  | "verbose"
+  | "command"
+  | "agent"
+  | "user"
+  | "config"
+  | "dtmf"
+  | "reporting"
+  | "cdr"
+  | "dialplan"
+  | "originate"
+  | "agi"
+  | "cc"
+  | "aoc"
+  | "test"
+  | "security"
+  | "message";
+
+/** The write classes of manager.conf, in Asterisk's order (`all` is not one). */
+export const AMI_WRITE_CLASSES: readonly AmiWriteClass[] = Object.freeze([
+  "system",
+  "call",
+  "log",
+  "verbose",
+  "command",
+  "agent",
+  "user",
+  "config",
+  "dtmf",
+  "reporting",
+  "cdr",
+  "dialplan",
+  "originate",
+  "agi",
+  "cc",
+  "aoc",
+  "test",
+  "security",
+  "message",
+]);
 
 const c = (...classes: AmiWriteClass[]): readonly AmiWriteClass[] => Object.freeze(classes);
 
