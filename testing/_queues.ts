@@ -367,15 +367,17 @@ export class QueueTable {
             ["DialString", m.iface],
           ]);
           this.#setDevice(m.stateInterface, 6);
+          // Registered before the member's dialplan runs: it may answer or fail at once.
+          const timer = this.#host.setTimer(q.ringMs, () => {
+            this.#host.emitter.batch(() => this.#ringTimeout(q, e, m));
+          });
+          e.ringing.set(m, { leg: l, startedAt: this.#host.now(), timer });
         },
         answered: (l) => this.#answered(q, e, m, l),
         ended: (l, cause) => this.#legFailed(q, e, m, l, cause),
       });
-      if (leg === undefined || leg.ended) continue;
-      const timer = this.#host.setTimer(q.ringMs, () => {
-        this.#host.emitter.batch(() => this.#ringTimeout(q, e, m));
-      });
-      e.ringing.set(m, { leg, startedAt: this.#host.now(), timer });
+      if (leg === undefined) continue;
+      if (e.connected || e.done) return;
     }
   }
 

@@ -346,3 +346,24 @@ describe("simulator queues", () => {
     ]);
   });
 });
+
+describe("simulator queues: members that answer or fail at once", () => {
+  test("a member answering without delay is connected; a busy member's ring ends at once", () => {
+    const h = custom([{
+      name: "q",
+      members: [
+        { interface: "Local/busy@lab", name: "Busy" },
+        { interface: "Local/1@x", name: "Quick", answerAfterSeconds: 0, talkSeconds: 2 },
+      ],
+    }], { lab: { busy: [{ app: "Hangup", cause: 17 }] } });
+    h.originate("801");
+    const rna = one(h, "AgentRingNoAnswer");
+    assert.equal(rna.get("MemberName"), "Busy");
+    assert.equal(h.events("DialEnd")[1].get("DialStatus"), "BUSY");
+    assert.deepEqual(statuses(h, "q", "Local/busy@lab"), ["6/0/0", "1/0/0"]);
+    assert.equal(one(h, "AgentConnect").get("MemberName"), "Quick");
+    h.advance(2_000);
+    assert.equal(one(h, "AgentComplete").get("TalkTime"), "2");
+    assert.deepEqual(statuses(h, "q", "Local/1@x"), ["6/0/0", "2/1/0", "1/0/1"]);
+  });
+});
