@@ -7,6 +7,11 @@ import type { AmiMessage } from "../core/message.ts";
 import type { Dialplan } from "../testing/_dialplan.ts";
 import { queueCall } from "../testing/_dialplan.ts";
 import type { QueueOptions } from "../testing/_queues.ts";
+import { defaultConnector } from "../adapters/mod.ts";
+import { Client } from "../client/mod.ts";
+import { createLiveState } from "../live/mod.ts";
+import { AmiSimulator, ManualClock } from "../testing/mod.ts";
+import { simOptions, until, within } from "./_client.ts";
 import { SimHarness } from "./_sim_harness.ts";
 
 const FLOW = new Set([
@@ -365,5 +370,48 @@ describe("simulator queues: members that answer or fail at once", () => {
     h.advance(2_000);
     assert.equal(one(h, "AgentComplete").get("TalkTime"), "2");
     assert.deepEqual(statuses(h, "q", "Local/1@x"), ["6/0/0", "2/1/0", "1/0/1"]);
+  });
+});
+
+describe("simulator queues feed the live model", () => {
+  test("a queue call seen by createLiveState: bridge, caller, member status; a resync agrees", async () => {
+    const clock = new ManualClock();
+    const sim = await AmiSimulator.start({ clock });
+    const client = new Client(simOptions(sim, { clock }), defaultConnector());
+    const live = createLiveState(client);
+    try {
+      await client.start();
+      await within(live.synced({ timeoutMs: 10_000 }), 5_000, "synced");
+      const labq = () => live.queues.get("labq");
+      assert.equal(labq()?.members.get("Local/710@lab/n")?.status, 1, "QueueStatus merged");
+      await client.action("Originate", {
+        Channel: "Local/700@lab",
+        Application: "Wait",
+        Data: "60",
+        Async: "true",
+      });
+      await until(() => labq()?.callers.length === 1, 5_000, "caller queued");
+      await until(() => labq()?.members.get("Local/710@lab/n")?.status === 6, 5_000, "ringing");
+      clock.advance(1_000); // 710 answers
+      const bridged = () => [...live.bridges.values()].find((b) => b.members.length === 2);
+      await until(() => bridged() !== undefined, 5_000, "bridged");
+      const bridge = bridged()!;
+      assert.equal(live.bridges.size, 1);
+      await until(() => labq()?.callers.length === 0, 5_000, "caller left the queue");
+      const agent = () => labq()?.members.get("Local/710@lab/n");
+      await until(() => agent()?.inCall === true && agent()?.status === 2, 5_000, "in call");
+      for (const id of bridge.members) assert.equal(live.channels.get(id)?.bridgeId, bridge.id);
+      clock.advance(4_000); // 710 hangs up
+      await until(() => live.bridges.size === 0 && live.channels.size === 0, 5_000, "ended");
+      await until(() => agent()?.callsTaken === 1, 5_000, "completed");
+      const before = JSON.stringify([...labq()!.members.values()]);
+      live.resync();
+      await within(live.synced({ timeoutMs: 10_000 }), 5_000, "resynced");
+      assert.equal(JSON.stringify([...labq()!.members.values()]), before);
+    } finally {
+      live.close();
+      client.destroy();
+      await sim.stop();
+    }
   });
 });
