@@ -170,6 +170,8 @@ export interface AppCaller {
 export interface LegHooks {
   /** After the pair exists and before its dialplan runs (AgentCalled, DialBegin). */
   announce(leg: SimCall): void;
+  /** The called side indicated ringing (its `;1` is now Ringing). */
+  ringing?(leg: SimCall): void;
   /** The called side answered. */
   answered(leg: SimCall): void;
   /** The leg ended by itself (not by {@link SimCall.cancel}); `answered` tells whether it was up. */
@@ -349,6 +351,19 @@ export class SimCall {
     h.callEnded(this.#answered);
   }
 
+  /**
+   * Ringing indicated on `;2`: as core_unreal.c, passed to `;1` (Newstate
+   * Ringing) only while `;2` is in state Ring; the dialing side then reports
+   * `DialState` RINGING (the Originate's dial, or the leg's caller).
+   */
+  indicateRinging(): void {
+    if (this.#ended || this.two.state !== 4 || this.one.state === 5) return;
+    this.one.state = 5;
+    this.#chanEvent("Newstate", "call", this.one);
+    if (this.#leg !== undefined) this.#leg.hooks.ringing?.(this);
+    else this.#dialEvent("DialState", ["DialStatus", "RINGING"]);
+  }
+
   #abortApp(): void {
     const app = this.#app;
     this.#app = undefined;
@@ -412,6 +427,11 @@ export class SimCall {
     };
     const leg = h.startLeg(caller, target, undefined, "AppDial", {
       announce: (l) => dialEvent("DialBegin", l, ["DialString", target.slice(6)]),
+      ringing: (l) => {
+        if (done) return;
+        dialEvent("DialState", l, ["DialStatus", "RINGING"]);
+        this.indicateRinging();
+      },
       answered: (l) => {
         if (done) {
           l.cancel(16);
@@ -605,6 +625,7 @@ export class SimCall {
         case "Ring":
           return; // until the originate times out or someone hangs up
         case "Ringing":
+          this.indicateRinging();
           break;
         case "Dial":
           this.#dial(step, i + 1);

@@ -373,6 +373,14 @@ export class QueueTable {
           });
           e.ringing.set(m, { leg: l, startedAt: this.#host.now(), timer });
         },
+        ringing: (l) => {
+          if (e.ringing.get(m)?.leg !== l) return;
+          this.#host.emitter.event("DialState", "call", [
+            ...this.#snap(e.caller.channel),
+            ...this.#snap(l.one, "Dest"),
+            ["DialStatus", "RINGING"],
+          ]);
+        },
         answered: (l) => this.#answered(q, e, m, l),
         ended: (l, cause) => this.#legFailed(q, e, m, l, cause),
       });

@@ -40,6 +40,11 @@ const BRIDGE_KEYS = [
   "BridgeVideoSourceMode",
 ];
 const keys = (m: AmiMessage) => SimHarness.keys(m);
+const one = (h: SimHarness, name: string, from = 0): AmiMessage => {
+  const all = h.events(name, from);
+  assert.equal(all.length, 1, `one ${name}, got ${all.length}`);
+  return all[0];
+};
 const flow = (h: SimHarness, from = 0) =>
   h.events(undefined, from).filter((m) => FLOW.has(m.name)).map((m) =>
     `${m.name} ${m.get("Channel") ?? m.get("DestChannel") ?? ""}`.trim()
@@ -201,6 +206,34 @@ describe("simulator bridges", () => {
     assert.deepEqual(statusOf("3"), ["NOANSWER", "NOANSWER"]);
     assert.deepEqual(statusOf("4"), ["", "CHANUNAVAIL"]);
     assert.deepEqual(statusOf("5"), ["ANSWER", "ANSWER"]);
+  });
+
+  test("Ringing() on the callee: its ;1 goes Ringing, the dialer reports DialState RINGING", () => {
+    const h = new SimHarness({
+      dialplan: { lab: { r: [{ app: "Ringing" }, { app: "Ring" }], d: dial("r@lab", 2) } },
+    });
+    h.originate("r");
+    const st = h.events("Newstate");
+    assert.deepEqual(st.map((m) => [m.get("Channel"), m.get("ChannelStateDesc")]), [
+      ["Local/r@lab-00000000;1", "Ringing"],
+    ]);
+    const ds = one(h, "DialState");
+    assert.equal(ds.get("Channel"), undefined, "an Originate's dial has no caller");
+    assert.deepEqual([ds.get("DestChannel"), ds.get("DialStatus")], [
+      "Local/r@lab-00000000;1",
+      "RINGING",
+    ]);
+    assert.equal(keys(ds).at(-1), "DialStatus");
+    const mark = h.messages.length;
+    h.originate("d");
+    const states = h.events("DialState", mark);
+    assert.deepEqual(states.map((m) => [m.get("Channel"), m.get("DestChannel")]), [
+      ["Local/d@lab-00000001;2", "Local/r@lab-00000002;1"], // Dial's callee rings
+      [undefined, "Local/d@lab-00000001;1"], // and the caller rings its Originate
+    ]);
+    h.advance(2_000);
+    const dialEnd = h.events("DialEnd", mark).find((m) => m.get("Channel") !== undefined);
+    assert.equal(dialEnd?.get("DialStatus"), "NOANSWER");
   });
 
   test("an Originate with a ChannelId in use is refused (Reason 0, no channels)", () => {
