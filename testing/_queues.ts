@@ -6,7 +6,7 @@
  */
 
 import type { Header } from "../core/message.ts";
-import type { AppCaller, LegHooks, SimCall, SimChannel } from "./_channels.ts";
+import type { AppCaller, LegHooks, LegOptions, SimCall, SimChannel } from "./_channels.ts";
 import type { BridgeTable } from "./_bridges.ts";
 import type { DialplanStep } from "./_dialplan.ts";
 import type { Emitter } from "./_emitter.ts";
@@ -119,9 +119,8 @@ export interface QueueHost {
   startLeg(
     caller: SimChannel,
     iface: string,
-    steps: readonly DialplanStep[] | undefined,
-    app: string,
     hooks: LegHooks,
+    options: LegOptions,
   ): SimCall | undefined;
 }
 
@@ -358,7 +357,7 @@ export class QueueTable {
   #ring(q: Queue, e: Entry): void {
     for (const m of q.members) {
       if (!this.#free(m)) continue;
-      const leg = this.#host.startLeg(e.caller.channel, m.iface, m.steps(), "AppQueue", {
+      const leg = this.#host.startLeg(e.caller.channel, m.iface, {
         announce: (l) => {
           this.#multi("AgentCalled", e, l, m, q, []);
           this.#host.emitter.event("DialBegin", "call", [
@@ -383,7 +382,7 @@ export class QueueTable {
         },
         answered: (l) => this.#answered(q, e, m, l),
         ended: (l, cause) => this.#legFailed(q, e, m, l, cause),
-      });
+      }, { app: "AppQueue", steps: m.steps() });
       if (leg === undefined) continue;
       if (e.connected || e.done) return;
     }

@@ -66,8 +66,8 @@ describe("simulator bridges", () => {
       `DialEnd ${a};2`, // 100 answers at once
       `DialEnd ${a};1`, // so Dial answers the caller
       "BridgeCreate",
+      `BridgeEnter ${b};1`, // the callee first, as fixture 21
       `BridgeEnter ${a};2`,
-      `BridgeEnter ${b};1`,
     ]);
     const begin = h.events("DialBegin")[1];
     assert.equal(begin.get("DestChannel"), `${b};1`);
@@ -78,9 +78,15 @@ describe("simulator bridges", () => {
     const create = h.events("BridgeCreate")[0];
     assert.deepEqual(keys(create), ["Event", "Privilege", ...BRIDGE_KEYS]);
     assert.equal(create.get("BridgeNumChannels"), "0");
-    const enter = h.events("BridgeEnter")[1];
+    const enter = h.events("BridgeEnter")[0];
     assert.deepEqual(keys(enter).slice(0, 10), ["Event", "Privilege", ...BRIDGE_KEYS, "Channel"]);
-    assert.equal(enter.get("BridgeNumChannels"), "2");
+    assert.equal(enter.get("BridgeNumChannels"), "1");
+    assert.equal(enter.get("Exten"), "", "the callee's ;1 has left the dialplan");
+    const peers = h.events("VarSet").filter((m) => m.get("Variable") === "BRIDGEPEER");
+    assert.deepEqual(peers.map((m) => [m.get("Channel"), m.get("Value")]), [
+      [`${b};1`, `${a};2`],
+      [`${a};2`, `${b};1`],
+    ]);
     assert.match(
       create.get("BridgeUniqueid") ?? "",
       /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$/,
@@ -91,15 +97,22 @@ describe("simulator bridges", () => {
     assert.deepEqual(flow(h, mark), [
       `Hangup ${b};2`,
       `BridgeLeave ${b};1`,
+      `Hangup ${b};1`,
       `BridgeLeave ${a};2`,
       "BridgeDestroy",
-      `Hangup ${b};1`,
-      `Hangup ${a};2`, // 600 goes on: Hangup()
+      `Hangup ${a};2`, // Dial (no `g` option) hangs the caller up
       `Hangup ${a};1`,
     ]);
+    assert.equal(
+      h.events("Newexten", mark).filter((m) => m.get("Channel") === `${a};2`).length,
+      0,
+      "600's dialplan does not go on",
+    );
+    const local = h.events("VarSet", mark).find((m) => m.get("Variable") === "CHANLOCALSTATUS");
+    assert.deepEqual([local?.get("Channel"), local?.get("Value")], [`${a};1`, "ANSWER"]);
     const leaves = h.events("BridgeLeave");
     assert.deepEqual(leaves.map((m) => m.get("BridgeNumChannels")), ["1", "0"]);
-    const dialstatus = h.events("VarSet").find((m) => m.get("Variable") === "DIALSTATUS");
+    const dialstatus = h.events("VarSet").findLast((m) => m.get("Variable") === "DIALSTATUS");
     assert.equal(dialstatus?.get("Value"), "ANSWER");
     assert.equal(h.engine.channelList().length, 0);
     assert.equal(h.engine.bridges.size, 0);
@@ -166,9 +179,9 @@ describe("simulator bridges", () => {
     assert.deepEqual(flow(h, mark), [
       "Hangup Local/610@lab-00000000;1",
       "BridgeLeave Local/610@lab-00000000;2",
+      "Hangup Local/610@lab-00000000;2",
       "BridgeLeave Local/200@lab-00000001;1",
       "BridgeDestroy",
-      "Hangup Local/610@lab-00000000;2",
       "Hangup Local/200@lab-00000001;1", // Dial hangs up the callee once the caller is gone
       "Hangup Local/200@lab-00000001;2",
     ]);
@@ -197,7 +210,7 @@ describe("simulator bridges", () => {
       h.originate(exten);
       h.advance(6_000);
       const ends = h.events("DialEnd", mark).filter((m) => m.get("Channel") !== undefined);
-      const v = h.events("VarSet", mark).find((m) => m.get("Variable") === "DIALSTATUS");
+      const v = h.events("VarSet", mark).findLast((m) => m.get("Variable") === "DIALSTATUS");
       assert.equal(h.engine.channelList().length, 0, exten);
       return [ends.map((m) => m.get("DialStatus")).join(","), v?.get("Value")];
     };

@@ -159,8 +159,8 @@ describe("simulator queues", () => {
     );
     const enters = h.events("BridgeEnter");
     assert.deepEqual(enters.map((m) => m.get("Channel")), [
-      "Local/700@lab-00000000;2",
       "Local/710@lab-00000001;1",
+      "Local/700@lab-00000000;2",
     ]);
     assert.equal(h.engine.channelList().length, 0, "the caller hung up after the queue");
     assert.equal(h.engine.bridges.size, 0);
