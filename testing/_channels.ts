@@ -166,6 +166,8 @@ export interface AppCaller {
   setVar(name: string, value: string): void;
   /** The application is over: the dialplan goes on (unless the channel is gone). */
   resume(): void;
+  /** The application is over and hangs the channel up (Dial, Queue after a bridged call). */
+  hangup(): void;
 }
 
 /** How the dialing side follows a leg (a Local pair it called). */
@@ -450,6 +452,10 @@ export class SimCall {
       answer: () => this.#answer(),
       setVar: (name, value) => this.#setVarEvent(name, value),
       resume: () => this.#resume(next),
+      hangup: () => {
+        this.#app = undefined;
+        if (!this.#ended) this.#hangupFromDialplan(16);
+      },
     };
   }
 

@@ -502,7 +502,8 @@ export class QueueTable {
           }
         }
       } else this.#setDevice(m.stateInterface, 1);
-      e.caller.resume();
+      e.caller.hangup(); // Queue without the `c` option
+
       for (const qq of this.#queues.values()) this.#dispatch(qq);
     });
     for (const qq of this.#queues.values()) if (qq !== q) this.#dispatch(qq);

@@ -163,6 +163,8 @@ describe("simulator queues", () => {
       "Local/700@lab-00000000;2",
     ]);
     assert.equal(h.engine.channelList().length, 0, "the caller hung up after the queue");
+    const apps = h.events("Newexten").filter((m) => m.get("Channel") === join.get("Channel"));
+    assert.equal(apps.at(-1)?.get("Application"), "Queue", "no `c` option: its dialplan ends");
     assert.equal(h.engine.bridges.size, 0);
     const params = h.action("QueueStatus", { Queue: "labq" })[1];
     assert.deepEqual(
