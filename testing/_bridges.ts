@@ -29,6 +29,8 @@ export class SimBridge {
   readonly channels: SimChannel[] = [];
   /** The first channel that left (decides who ended a call). */
   firstLeaver: SimChannel | undefined;
+  /** Called right after the first BridgeLeave (a queue's AgentComplete). */
+  onFirstLeave: ((c: SimChannel) => void) | undefined;
   dissolved = false;
 
   constructor(
@@ -59,6 +61,14 @@ export class SimBridge {
       channels: this.channels.map((c) => c.name),
     };
   }
+}
+
+/** Options of {@link BridgeTable.connect}. */
+export interface ConnectOptions {
+  /** Dial's callee leaves the dialplan: its extension is cleared (`Newexten`) before it enters. */
+  clearCalleeExten?: boolean;
+  /** Called right after the first BridgeLeave. */
+  onFirstLeave?: (c: SimChannel) => void;
 }
 
 /** What the bridge table needs from the engine. */
@@ -107,20 +117,24 @@ export class BridgeTable {
     caller: SimChannel,
     callee: SimChannel,
     onEnd: (firstLeaver: SimChannel | undefined) => void,
+    options: ConnectOptions = {},
   ): SimBridge {
     const h = this.#host;
     const n = this.#serial++;
     const hex = n.toString(16).padStart(12, "0");
     const bridge = new SimBridge(`5e1b0000-0000-4000-8000-${hex}`, onEnd);
     this.#bridges.set(bridge.id, bridge);
+    bridge.onFirstLeave = options.onFirstLeave;
     h.emitter.event("BridgeCreate", "call", bridge.headers());
-    callee.exten = "";
-    h.emitter.event("Newexten", "dialplan", [
-      ...callee.snapshot("", h.channelVars),
-      ["Extension", ""],
-      ["Application", callee.application],
-      ["AppData", callee.appData],
-    ]);
+    if (options.clearCalleeExten) {
+      callee.exten = "";
+      h.emitter.event("Newexten", "dialplan", [
+        ...callee.snapshot("", h.channelVars),
+        ["Extension", ""],
+        ["Application", callee.application],
+        ["AppData", callee.appData],
+      ]);
+    }
     for (const c of [callee, caller]) {
       bridge.channels.push(c);
       c.bridge = bridge;
@@ -156,9 +170,11 @@ export class BridgeTable {
   leave(c: SimChannel): void {
     const bridge = c.bridge;
     if (bridge === undefined) return;
-    if (bridge.firstLeaver === undefined) this.#peerVars(bridge, true);
+    const first = bridge.firstLeaver === undefined;
+    if (first) this.#peerVars(bridge, true);
     this.#out(bridge, c);
     bridge.firstLeaver ??= c;
+    if (first) bridge.onFirstLeave?.(c);
     if (!bridge.dissolved && bridge.channels.length < 2) {
       bridge.dissolved = true;
       this.#host.defer(() => this.#dissolve(bridge));

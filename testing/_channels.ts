@@ -342,6 +342,38 @@ export class SimCall {
     const caller = leg.caller;
     const one = this.one;
     const two = this.two;
+    const cid = ["CID-CallingPres", "0 (Presentation Allowed, Not Screened)"] as Header;
+    if (leg.app === "AppQueue") {
+      // As app_queue (fixture 23): the caller's caller ID on both halves,
+      // `;1` moved to the caller's location, DIALEDPEERNUMBER on both.
+      one.callerIdNum = caller.callerIdNum;
+      one.callerIdName = caller.callerIdName;
+      const newexten = () =>
+        this.#chanEvent("Newexten", "dialplan", one, [
+          ["Extension", one.exten],
+          ["Application", one.application],
+          ["AppData", one.appData],
+        ]);
+      newexten();
+      this.#chanEvent("NewCallerid", "call", one, [cid]);
+      one.context = caller.context;
+      one.exten = caller.exten;
+      one.connectedNum = caller.callerIdNum;
+      one.connectedName = caller.callerIdName;
+      newexten();
+      this.#chanEvent("NewConnectedLine", "call", one);
+      const peer = this.#req.channel.replace(/^local\//i, "");
+      this.#setVarOn(one, "DIALEDPEERNUMBER", peer);
+      this.#setVarOn(two, "DIALEDPEERNUMBER", peer);
+      two.callerIdNum = two.connectedNum = caller.callerIdNum;
+      two.callerIdName = two.connectedName = caller.callerIdName;
+      this.#chanEvent("NewCallerid", "call", two, [cid]);
+      this.#chanEvent("NewConnectedLine", "call", two);
+      this.#localBridge();
+      leg.hooks.announce(this);
+      this.#run(0);
+      return;
+    }
     if (leg.dialString !== undefined) this.#setVarOn(one, "DIALEDPEERNUMBER", leg.dialString);
     one.context = caller.context;
     one.exten = caller.exten;
@@ -367,6 +399,14 @@ export class SimCall {
       ["CID-CallingPres", "0 (Presentation Allowed, Not Screened)"],
     ]);
     this.#chanEvent("NewConnectedLine", "call", two);
+    this.#localBridge();
+    if (leg.announceAfterFirstStep) this.#afterFirstNewexten = () => leg.hooks.announce(this);
+    else leg.hooks.announce(this);
+    this.#run(0);
+  }
+
+  #localBridge(): void {
+    const h = this.#host;
     this.#ev("LocalBridge", "call", [
       ...this.one.snapshot("LocalOne", h.channelVars),
       ...this.two.snapshot("LocalTwo", h.channelVars),
@@ -374,9 +414,6 @@ export class SimCall {
       ["Exten", this.two.exten],
       ["LocalOptimization", /\/[a-z]*n[a-z]*$/i.test(this.#req.channel) ? "No" : "Yes"],
     ]);
-    if (leg.announceAfterFirstStep) this.#afterFirstNewexten = () => leg.hooks.announce(this);
-    else leg.hooks.announce(this);
-    this.#run(0);
   }
 
   #setVarOn(c: SimChannel, name: string, value: string): void {
@@ -394,8 +431,11 @@ export class SimCall {
     this.#ended = true;
     this.#clearTimers();
     this.#abortApp();
-    this.#chanEvent("HangupRequest", "call", this.one, [["Cause", String(cause)]]);
+    // Fixture 23 (a ring answered elsewhere): HangupRequest on `;2`, `;1`
+    // gone, then `;2`'s SoftHangupRequest and Hangup, all with the cause.
+    this.#chanEvent("HangupRequest", "call", this.two, [["Cause", String(cause)]]);
     this.#hangupChannel(this.one, cause);
+    this.#chanEvent("SoftHangupRequest", "call", this.two, [["Cause", "16"]]);
     this.#hangupChannel(this.two, cause);
     if (this.#answered) this.#cdr(this.two, h.wallNow());
     this.#deviceState("NOT_INUSE");
@@ -529,7 +569,7 @@ export class SimCall {
           this.#setVarEvent("DIALSTATUS", "ANSWER");
           this.#app = undefined;
           this.#hangupFromDialplan(16);
-        });
+        }, { clearCalleeExten: true });
         this.#answerTail();
       },
       ended: (l, cause, answered) => {

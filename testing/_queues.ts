@@ -262,6 +262,16 @@ export class QueueTable {
     }
   }
 
+  /** QueueMemberStatus for every membership of `m`'s device. */
+  #memberStatus(m: Member): void {
+    const key = m.stateInterface.toLowerCase();
+    for (const q of this.#queues.values()) {
+      for (const mm of q.members) {
+        if (mm.stateInterface.toLowerCase() === key) this.#memberEvent("QueueMemberStatus", q, mm);
+      }
+    }
+  }
+
   /** The member blob (`queue_member_blob_create`), in its key order. */
   #memberHeaders(q: Queue, m: Member): Header[] {
     return [
@@ -279,7 +289,7 @@ export class QueueTable {
       ["Status", String(this.#status(m))],
       ["Paused", m.paused ? "1" : "0"],
       ["PausedReason", m.pausedReason],
-      ["Ringinuse", "0"],
+      ["Ringinuse", "1"], // queues.conf ringinuse defaults to yes
       ["Wrapuptime", "0"],
     ];
   }
@@ -325,7 +335,9 @@ export class QueueTable {
     const q = this.#queue(queueName);
     if (q === undefined) return undefined;
     const e = new Entry(caller, this.#host.now(), q.entries.length + 1);
+    for (const v of JOIN_VARIABLES) caller.setVar(v, "");
     q.entries.push(e);
+    if (q.entries.length === 1) this.#queueDevice(q, "RINGING");
     this.#ev("QueueCallerJoin", [
       ...this.#snap(caller.channel),
       ["Queue", q.name],
@@ -365,7 +377,8 @@ export class QueueTable {
             ...this.#snap(l.one, "Dest"),
             ["DialString", m.iface],
           ]);
-          this.#setDevice(m.stateInterface, 6);
+          // A Local member's device is in use (2) as soon as it rings (fixture 23).
+          this.#setDevice(m.stateInterface, 2);
           // Registered before the member's dialplan runs: it may answer or fail at once.
           const timer = this.#host.setTimer(q.ringMs, () => {
             this.#host.emitter.batch(() => this.#ringTimeout(q, e, m));
@@ -436,10 +449,19 @@ export class QueueTable {
     this.#dispatch(q);
   }
 
+  /** The `Queue:<name>` device: RINGING while callers wait (app_queue). */
+  #queueDevice(q: Queue, state: string): void {
+    this.#host.emitter.event("DeviceStateChange", "call", [
+      ["Device", `Queue:${q.name}`],
+      ["State", state],
+    ]);
+  }
+
   #leave(q: Queue, e: Entry): void {
     const i = q.entries.indexOf(e);
     if (i < 0) return;
     q.entries.splice(i, 1);
+    if (q.entries.length === 0) this.#queueDevice(q, "NOT_INUSE");
     this.#ev("QueueCallerLeave", [
       ...this.#snap(e.caller.channel),
       ["Queue", q.name],
@@ -464,27 +486,43 @@ export class QueueTable {
     this.#host.clearTimer(r.timer);
     this.#clearEntryTimers(e);
     this.#dialEnd(e, leg, "ANSWER");
-    for (const other of [...e.ringing.keys()]) this.#stopRinging(e, other, "CANCEL", 26);
+    // The other rings: DialEnd CANCEL twice (app_queue publishes it from two
+    // places), hung up "answered elsewhere"; their status after AgentConnect.
+    const others = [...e.ringing.entries()];
+    e.ringing.clear();
+    for (const [, o] of others) {
+      this.#host.clearTimer(o.timer);
+      this.#dialEnd(e, o.leg, "CANCEL");
+      this.#dialEnd(e, o.leg, "CANCEL");
+      o.leg.cancel(26);
+    }
+    const position = q.entries.indexOf(e) + 1;
     this.#leave(q, e);
     const now = this.#host.now();
+    const holdMs = now - e.joinedAt;
+    const holdS = Math.floor(holdMs / 1000);
+    e.caller.setVar("QUEUEPOSITION", String(position));
+    e.caller.setVar("QUEUEWAIT", String(holdS));
+    e.caller.setVar("QUEUEWAIT_MS", String(holdMs));
     this.#multi("AgentConnect", e, leg, m, q, [
-      ["HoldTime", String(Math.floor((now - e.joinedAt) / 1000))],
+      ["HoldTime", String(holdS)],
       ["RingTime", String(Math.floor((now - r.startedAt) / 1000))],
     ]);
     e.connected = { member: m, leg, at: now };
     m.inCall = true;
+    // InCall 1 (fixture 28 shows it right after AgentConnect; 23 does not: timing).
+    this.#memberStatus(m);
+    for (const [other] of others) this.#setDevice(other.stateInterface, 1);
     e.caller.answer();
     this.#setDevice(m.stateInterface, 2);
-    const holdS = Math.floor((now - e.joinedAt) / 1000);
-    this.#host.bridges.connect(e.caller.channel, leg.one, (first) => {
+    let talkS = 0;
+    this.#host.bridges.connect(e.caller.channel, leg.one, () => {
       const end = this.#host.now();
-      const talkS = Math.floor((end - now) / 1000);
       leg.cancel(16);
-      this.#multi("AgentComplete", e, leg, m, q, [
-        ["HoldTime", String(holdS)],
-        ["TalkTime", String(talkS)],
-        ["Reason", first === e.caller.channel ? "caller" : "agent"],
-      ]);
+      e.caller.setVar("ANSWEREDTIME", String(talkS));
+      e.caller.setVar("ANSWEREDTIME_MS", String(end - now));
+      e.caller.setVar("DIALEDTIME", String(Math.floor((end - e.joinedAt) / 1000)));
+      e.caller.setVar("DIALEDTIME_MS", String(end - e.joinedAt));
       e.done = true;
       q.completed++;
       q.holdTime = Math.round((q.holdTime * (q.completed - 1) + holdS) / q.completed);
@@ -492,19 +530,20 @@ export class QueueTable {
       m.inCall = false;
       m.calls++;
       m.lastCall = this.#wallSeconds();
-      const key = m.stateInterface.toLowerCase();
-      if (this.#devices.get(key) === undefined) {
-        for (const qq of this.#queues.values()) {
-          for (const mm of qq.members) {
-            if (mm.stateInterface.toLowerCase() === key) {
-              this.#memberEvent("QueueMemberStatus", qq, mm);
-            }
-          }
-        }
-      } else this.#setDevice(m.stateInterface, 1);
+      if (this.#devices.has(m.stateInterface.toLowerCase())) this.#setDevice(m.stateInterface, 1);
+      else this.#memberStatus(m);
       e.caller.hangup(); // Queue without the `c` option
-
       for (const qq of this.#queues.values()) this.#dispatch(qq);
+    }, {
+      // AgentComplete follows the first BridgeLeave (fixture 23).
+      onFirstLeave: (first) => {
+        talkS = Math.floor((this.#host.now() - now) / 1000);
+        this.#multi("AgentComplete", e, leg, m, q, [
+          ["HoldTime", String(holdS)],
+          ["TalkTime", String(talkS)],
+          ["Reason", first === e.caller.channel ? "caller" : "agent"],
+        ]);
+      },
     });
     for (const qq of this.#queues.values()) if (qq !== q) this.#dispatch(qq);
   }
@@ -720,6 +759,16 @@ export class QueueTable {
     this.#load();
   }
 }
+
+/** The variables Queue clears when a caller joins, in app_queue's order. */
+const JOIN_VARIABLES = [
+  "ANSWEREDTIME",
+  "ANSWEREDTIME_MS",
+  "DIALEDTIME",
+  "DIALEDTIME_MS",
+  "QUEUEWAIT",
+  "QUEUEWAIT_MS",
+];
 
 /** DIALSTATUS for a hangup cause of a channel that never answered. */
 export function dialStatusOf(cause: number): string {

@@ -39,6 +39,9 @@ export const NORMALISED_KEYS: ReadonlySet<string> = new Set([
   "billableseconds",
   "seconds",
   "bridgeuniqueid",
+  "logintime",
+  "lastcall",
+  "lastpause",
 ]);
 
 /** One client send of a scenario. */

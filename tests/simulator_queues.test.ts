@@ -101,16 +101,17 @@ describe("simulator queues", () => {
       "AgentCalled",
       "DialBegin",
       "DialEnd", // 710 answers after 1 s
-      "DialEnd", // 711 cancelled
+      "DialEnd", // 711 cancelled (twice, as fixture 23)
+      "DialEnd",
       "QueueCallerLeave",
       "AgentConnect",
       "BridgeCreate",
       "BridgeEnter",
       "BridgeEnter",
       "BridgeLeave", // 710 hangs up after 4 s
+      "AgentComplete",
       "BridgeLeave",
       "BridgeDestroy",
-      "AgentComplete",
     ]);
     const join = one(h, "QueueCallerJoin");
     assert.deepEqual(keys(join), ["Event", "Privilege", ...SNAPSHOT, "Queue", "Position", "Count"]);
@@ -132,7 +133,9 @@ describe("simulator queues", () => {
     assert.equal(called[0].get("DestLinkedid"), join.get("Linkedid"), "the agent leg shares it");
     assert.notEqual(called[0].get("DestUniqueid"), join.get("Uniqueid"));
     const ends = h.events("DialEnd").slice(1);
-    assert.deepEqual(ends.map((m) => m.get("DialStatus")), ["ANSWER", "CANCEL"]);
+    assert.deepEqual(ends.map((m) => m.get("DialStatus")), ["ANSWER", "CANCEL", "CANCEL"]);
+    const cancelled = h.events("Hangup").filter((m) => m.get("Channel")?.startsWith("Local/711"));
+    assert.deepEqual(cancelled.map((m) => m.get("Cause")), ["26", "26"], "answered elsewhere");
     const leave = one(h, "QueueCallerLeave");
     assert.deepEqual([leave.get("Position"), leave.get("Count")], ["1", "0"]);
     const connect = one(h, "AgentConnect");
@@ -173,13 +176,17 @@ describe("simulator queues", () => {
     );
   });
 
-  test("member status: ringing 6, in use 2 (InCall 1), then 1 with CallsTaken 1", () => {
+  test("member status: in use (2) from the ring on, InCall while talking, then 1 with CallsTaken 1", () => {
     const h = new SimHarness();
     h.originate("700");
-    h.advance(10_000);
-    assert.deepEqual(statuses(h, "labq", "Local/710@lab/n"), ["6/0/0", "2/1/0", "1/0/1"]);
-    assert.deepEqual(statuses(h, "labq", "Local/711@lab/n"), ["6/0/0", "1/0/0"]);
-    assert.deepEqual(statuses(h, "labslow", "Local/711@lab/n"), ["6/0/0", "1/0/0"]);
+    h.advance(2_000);
+    const talking = h.action("QueueStatus", { Queue: "labq", Member: "Local/710@lab/n" })[2];
+    assert.deepEqual([talking.get("Status"), talking.get("InCall")], ["2", "1"]);
+    h.advance(8_000);
+    // A Local member's device is INUSE as soon as it rings (fixture 23): never 6.
+    assert.deepEqual(statuses(h, "labq", "Local/710@lab/n"), ["2/0/0", "2/1/0", "1/0/1"]);
+    assert.deepEqual(statuses(h, "labq", "Local/711@lab/n"), ["2/0/0", "1/0/0"]);
+    assert.deepEqual(statuses(h, "labslow", "Local/711@lab/n"), ["2/0/0", "1/0/0"]);
     const st = h.events("QueueMemberStatus")[0];
     assert.deepEqual(keys(st), MEMBER_KEYS);
     const member = h.action("QueueStatus", { Queue: "labq", Member: "Local/710@lab/n" })[2];
@@ -204,7 +211,7 @@ describe("simulator queues", () => {
       h.events("DialEnd").slice(1).map((m) => m.get("DialStatus")),
       ["NOANSWER"],
     );
-    assert.deepEqual(statuses(h, "q", "Local/711@lab/n"), ["6/0/0", "1/0/0"]);
+    assert.deepEqual(statuses(h, "q", "Local/711@lab/n"), ["2/0/0", "1/0/0"]);
     h.advance(1_000); // retry: rings again
     assert.equal(h.events("AgentCalled").length, 2);
     h.advance(16_000); // the caller's 20 s are over
@@ -367,11 +374,11 @@ describe("simulator queues: members that answer or fail at once", () => {
     const rna = one(h, "AgentRingNoAnswer");
     assert.equal(rna.get("MemberName"), "Busy");
     assert.equal(h.events("DialEnd")[1].get("DialStatus"), "BUSY");
-    assert.deepEqual(statuses(h, "q", "Local/busy@lab"), ["6/0/0", "1/0/0"]);
+    assert.deepEqual(statuses(h, "q", "Local/busy@lab"), ["2/0/0", "1/0/0"]);
     assert.equal(one(h, "AgentConnect").get("MemberName"), "Quick");
     h.advance(2_000);
     assert.equal(one(h, "AgentComplete").get("TalkTime"), "2");
-    assert.deepEqual(statuses(h, "q", "Local/1@x"), ["6/0/0", "2/1/0", "1/0/1"]);
+    assert.deepEqual(statuses(h, "q", "Local/1@x"), ["2/0/0", "2/1/0", "1/0/1"]);
   });
 });
 
@@ -393,7 +400,7 @@ describe("simulator queues feed the live model", () => {
         Async: "true",
       });
       await until(() => labq()?.callers.length === 1, 5_000, "caller queued");
-      await until(() => labq()?.members.get("Local/710@lab/n")?.status === 6, 5_000, "ringing");
+      await until(() => labq()?.members.get("Local/710@lab/n")?.status === 2, 5_000, "ringing");
       clock.advance(1_000); // 710 answers
       const bridged = () => [...live.bridges.values()].find((b) => b.members.length === 2);
       await until(() => bridged() !== undefined, 5_000, "bridged");
