@@ -65,6 +65,8 @@ export class SimChannel {
   bridge: SimBridge | undefined;
   /** The party it was bridged with, for its Cdr's `DestinationChannel`. */
   cdrDestination = "";
+  /** Its Hangup was reported. */
+  gone = false;
 
   constructor(
     readonly name: string,
@@ -464,6 +466,7 @@ export class SimCall {
 
   /** Takes `c` out of its bridge, then reports its Hangup and forgets it. */
   #hangupChannel(c: SimChannel, cause: number): void {
+    c.gone = true;
     this.#host.bridges.leave(c);
     this.#chanEvent("Hangup", "call", c, [["Cause", String(cause)], [
       "Cause-txt",
@@ -481,7 +484,7 @@ export class SimCall {
   }
 
   #setVarEvent(name: string, value: string): void {
-    if (this.#ended) return;
+    if (this.two.gone) return;
     this.two.setVar(name, value);
     this.#chanEvent("VarSet", "dialplan", this.two, [["Variable", name], ["Value", value]]);
   }
@@ -854,7 +857,8 @@ export class SimCall {
         const secs = Number(req.data) || 0;
         this.#appTimer = h.setTimer(secs * 1000, () => {
           this.#appTimer = undefined;
-          this.#batch(() => this.hangup(this.one, 16, "app"));
+          // The application returned: `;1` is hung up with no cause (0), fixture 24.
+          this.#batch(() => this.hangup(this.one, 0, "app"));
         });
       }
     } else {
@@ -952,8 +956,17 @@ export class SimCall {
     const h = this.#host;
     this.#ended = true;
     this.#clearTimers();
-    this.#abortApp();
-    for (const c of [first, second]) this.#hangupChannel(c, cause);
+    if (first === this.one && this.#app !== undefined) {
+      // `;1` went first while `;2` runs Dial or Queue (fixture 24): the
+      // application cleans up, then `;2` is hung up.
+      this.#hangupChannel(first, cause);
+      this.#abortApp();
+      this.#chanEvent("SoftHangupRequest", "call", second, [["Cause", "16"]]);
+      this.#hangupChannel(second, cause);
+    } else {
+      this.#abortApp();
+      for (const c of [first, second]) this.#hangupChannel(c, cause);
+    }
     const end = h.wallNow();
     // A leg's `;1` is the B party of its caller's Cdr: no record of its own.
     for (const c of this.#leg ? [this.two] : [this.two, this.one]) this.#cdr(c, end);

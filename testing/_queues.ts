@@ -408,7 +408,8 @@ export class QueueTable {
     this.#host.clearTimer(r.timer);
     this.#dialEnd(e, r.leg, status);
     r.leg.cancel(cause);
-    this.#setDevice(m.stateInterface, 1);
+    // The member's status follows once the caller's side is done (fixtures 24, 28).
+    this.#host.defer(() => this.#setDevice(m.stateInterface, 1));
   }
 
   #ringTimeout(q: Queue, e: Entry, m: Member): void {
@@ -563,8 +564,20 @@ export class QueueTable {
     if (e.done || e.connected) return;
     e.done = true;
     this.#clearEntryTimers(e);
-    for (const m of [...e.ringing.keys()]) this.#stopRinging(e, m, "CANCEL", 16);
+    for (const [m, r] of [...e.ringing.entries()]) {
+      this.#dialEnd(e, r.leg, "CANCEL"); // twice, as fixture 24
+      this.#stopRinging(e, m, "CANCEL", 0);
+    }
     const i = q.entries.indexOf(e);
+    const now = this.#host.now();
+    const c = e.caller;
+    c.setVar("QUEUEWAIT", String(Math.floor((now - e.joinedAt) / 1000)));
+    c.setVar("QUEUEWAIT_MS", String(now - e.joinedAt));
+    c.setVar("DIALEDTIME", String(Math.floor((now - e.joinedAt) / 1000)));
+    c.setVar("DIALEDTIME_MS", String(now - e.joinedAt));
+    c.setVar("ANSWEREDTIME", "0");
+    c.setVar("ANSWEREDTIME_MS", "0");
+    c.setVar("ABANDONED", "TRUE");
     this.#ev("QueueCallerAbandon", [
       ...this.#snap(e.caller.channel),
       ["Queue", q.name],
@@ -574,6 +587,7 @@ export class QueueTable {
     ]);
     q.abandoned++;
     this.#leave(q, e);
+    c.setVar("QUEUEPOSITION", String(i + 1));
     this.#host.defer(() => this.#dispatch(q));
   }
 
