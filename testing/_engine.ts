@@ -8,8 +8,8 @@
 import type { Header } from "../core/message.ts";
 import { messageText } from "../core/serializer.ts";
 import { BridgeTable } from "./_bridges.ts";
-import { parseLocal, SimCall } from "./_channels.ts";
-import type { LegHooks, LegOptions, SimChannel } from "./_channels.ts";
+import { parseLocal, SimCall, SimChannel } from "./_channels.ts";
+import type { LegHooks, LegOptions } from "./_channels.ts";
 import type { CallHost, ChannelInfo, OriginateRequest } from "./_channels.ts";
 import type { Dialplan } from "./_dialplan.ts";
 import { QueueTable } from "./_queues.ts";
@@ -397,6 +397,28 @@ export class SimEngine implements CallHost {
         this.broadcast("OriginateResponse", "call", h);
       } else {
         req.respond([["Response", "Error"], ["Message", "Originate failed"]]);
+      }
+      // Only the `;2` id was taken (fixture 26): `;1` was allocated, then freed.
+      if (local && req.channelId !== undefined && !inUse(req.channelId)) {
+        const device = `Local/${local.exten}@${local.context}`;
+        const now = this.now();
+        const wall = this.wallNow();
+        const one = new SimChannel(
+          `${device}-${this.nextLocalId()};1`,
+          0,
+          local.context,
+          local.exten,
+          req.channelId,
+          req.channelId,
+          now,
+          wall,
+        );
+        this.broadcast("Newchannel", "call", one.snapshot("", this.channelVars));
+        this.broadcast("Hangup", "call", [
+          ...one.snapshot("", this.channelVars),
+          ["Cause", "0"],
+          ["Cause-txt", "Unknown"],
+        ]);
       }
       return;
     }

@@ -129,7 +129,7 @@ class Member {
   readonly iface: string;
   readonly name: string;
   readonly stateInterface: string;
-  readonly penalty: number;
+  penalty: number;
   readonly dynamic: boolean;
   paused: boolean;
   pausedReason = "";
@@ -418,7 +418,9 @@ export class QueueTable {
     this.#multi("AgentRingNoAnswer", e, r.leg, m, q, [
       ["RingTime", String(this.#host.now() - r.startedAt)],
     ]);
-    this.#stopRinging(e, m, "NOANSWER", 16);
+    // Fixture 28: DialEnd NOANSWER, then CANCEL, and the ring hung up with cause 0.
+    this.#dialEnd(e, r.leg, "NOANSWER");
+    this.#stopRinging(e, m, "CANCEL", 0);
     this.#afterRound(q, e);
   }
 
@@ -632,12 +634,33 @@ export class QueueTable {
       found = true;
       m.paused = paused;
       m.pausedReason = paused ? reason : "";
-      m.lastPause = this.#wallSeconds();
+      if (paused) m.lastPause = this.#wallSeconds();
+      this.#host.emitter.event("DeviceStateChange", "call", [
+        ["Device", `Queue:${q.name}_pause_${m.iface}`],
+        ["State", paused ? "INUSE" : "NOT_INUSE"],
+      ]);
       this.#memberEvent("QueueMemberPause", q, m);
       if (paused) {
         for (const e of q.entries) if (e.ringing.has(m)) this.#stopRinging(e, m, "CANCEL", 16);
       }
       this.#host.defer(() => this.#dispatch(q));
+    }
+    return found;
+  }
+
+  /**
+   * Sets a member's penalty in `queue` (or in every queue when `queue` is
+   * empty): QueueMemberPenalty per membership. False when it is nowhere.
+   */
+  penalty(queue: string, iface: string, penalty: number): boolean {
+    let found = false;
+    for (const q of this.#queues.values()) {
+      if (queue !== "" && q.name.toLowerCase() !== queue.toLowerCase()) continue;
+      const m = q.member(iface);
+      if (m === undefined) continue;
+      found = true;
+      m.penalty = penalty;
+      this.#memberEvent("QueueMemberPenalty", q, m);
     }
     return found;
   }

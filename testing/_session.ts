@@ -65,6 +65,7 @@ const ACTION_CLASSES: Record<string, string> = {
   queueadd: "agent",
   queueremove: "agent",
   queuepause: "agent",
+  queuepenalty: "agent",
 };
 
 interface Filter {
@@ -866,6 +867,20 @@ export class SimSession implements EventTarget {
   }
 
   /** @internal */
+  queuepenalty(msg: AmiMessage): void {
+    const iface = msg.get("Interface") ?? "";
+    const penaltyText = msg.get("Penalty") ?? "";
+    if (iface === "" || penaltyText === "") {
+      return this.#error(msg, "Need 'Interface' and 'Penalty' parameters.");
+    }
+    const penalty = Number.parseInt(penaltyText, 10);
+    const ok = Number.isInteger(penalty) && penalty >= 0 &&
+      this.#engine.queues.penalty(msg.get("Queue") ?? "", iface, penalty);
+    if (ok) this.#success(msg, [["Message", "Interface penalty set successfully"]]);
+    else this.#error(msg, "Invalid interface, queuename or penalty");
+  }
+
+  /** @internal */
   listcommands(msg: AmiMessage): void {
     const h: Header[] = [];
     for (const [k, cls] of Object.entries(ACTION_CLASSES)) {
@@ -900,6 +915,7 @@ const ACTION_NAMES: Record<string, string> = {
   queueadd: "QueueAdd",
   queueremove: "QueueRemove",
   queuepause: "QueuePause",
+  queuepenalty: "QueuePenalty",
 };
 
 type Handler = (s: SimSession, m: AmiMessage) => void;
@@ -928,6 +944,7 @@ const HANDLERS: Record<string, Handler> = {
   queueadd: (s, m) => s.queueadd(m),
   queueremove: (s, m) => s.queueremove(m),
   queuepause: (s, m) => s.queuepause(m),
+  queuepenalty: (s, m) => s.queuepenalty(m),
 };
 
 /** Asterisk's `Events`/`EventMask` parsing: on/off words, or a class list. */

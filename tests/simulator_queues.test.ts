@@ -209,8 +209,10 @@ describe("simulator queues", () => {
     assert.deepEqual(keys(rna).slice(-4), ["Queue", "Interface", "MemberName", "RingTime"]);
     assert.deepEqual(
       h.events("DialEnd").slice(1).map((m) => m.get("DialStatus")),
-      ["NOANSWER"],
+      ["NOANSWER", "CANCEL"], // as fixture 28
     );
+    const gone = h.events("Hangup").filter((m) => m.get("Channel")?.startsWith("Local/711"));
+    assert.deepEqual(gone.map((m) => m.get("Cause")), ["0", "0"]);
     assert.deepEqual(statuses(h, "q", "Local/711@lab/n"), ["2/0/0", "1/0/0"]);
     h.advance(1_000); // retry: rings again
     assert.equal(h.events("AgentCalled").length, 2);
@@ -218,7 +220,7 @@ describe("simulator queues", () => {
     const names = h.names(0, FLOW);
     assert.equal(names.filter((n) => n === "AgentRingNoAnswer").length, 5);
     assert.deepEqual(names.slice(-2), ["DialEnd", "QueueCallerLeave"]);
-    assert.equal(h.events("DialEnd").at(-1)?.get("DialStatus"), "NOANSWER", "between rounds");
+    assert.equal(h.events("DialEnd").at(-1)?.get("DialStatus"), "CANCEL", "between rounds");
     const status = h.events("VarSet").find((m) => m.get("Variable") === "QUEUESTATUS");
     assert.equal(status?.get("Value"), "TIMEOUT");
     assert.equal(h.events("AgentConnect").length, 0);
