@@ -39,6 +39,7 @@ export const NORMALISED_KEYS: ReadonlySet<string> = new Set([
   "billableseconds",
   "seconds",
   "bridgeuniqueid",
+  "bridgeid",
   "logintime",
   "lastcall",
   "lastpause",

@@ -172,6 +172,23 @@ const ACCEPTED: Record<string, string[]> = {
     "missing event:Hangup",
     "missing event:DeviceStateChange",
   ],
+  // 25: BridgeInfo names a bridge id of the lab (unknown here); the lab's queue counters.
+  "25-lists-with-calls-up": [
+    "extra response:Error",
+    "missing response:Success",
+    "missing event:BridgeInfoChannel",
+    "missing event:BridgeInfoChannel",
+    "missing event:BridgeInfoComplete",
+    'event:QueueMember CallsTaken: capture "1" simulator "0"',
+    'event:QueueParams Holdtime: capture "1" simulator "0"',
+    'event:QueueParams TalkTime: capture "4" simulator "0"',
+    'event:QueueParams Completed: capture "1" simulator "0"',
+    'event:QueueParams Abandoned: capture "1" simulator "0"',
+    'event:QueueMember CallsTaken: capture "1" simulator "0"',
+    'event:QueueParams Holdtime: capture "1" simulator "0"',
+    'event:QueueParams TalkTime: capture "4" simulator "0"',
+    'event:QueueParams Completed: capture "1" simulator "0"',
+  ],
   "26-originate-channelid-in-use": [
     "missing event:OriginateResponse",
     "extra event:OriginateResponse",
@@ -278,6 +295,9 @@ const ACCEPTED: Record<string, string[]> = {
   ],
 };
 
+/** Simulated seconds run after the last send, where the capture stopped early. */
+const TAIL: Record<string, number> = { "25-lists-with-calls-up": 0 };
+
 /** Sends the .txt abbreviates, rebuilt from its notes. */
 function customSends(base: string): Send[] | undefined {
   const login = fixtureSends(base).filter((s) => s.data.startsWith("Action: Login"));
@@ -303,6 +323,10 @@ function customSends(base: string): Send[] | undefined {
       },
     ];
   }
+  if (base === "25-lists-with-calls-up") {
+    // The capture ended before the side connection's cleanup.
+    return fixtureSends(base).filter((s) => !s.data.includes("ActionID: cleanup"));
+  }
   if (base === "19-too-many-headers") {
     let many = "Action: Ping\r\nActionID: many-headers\r\n";
     for (let i = 0; i < 200; i++) many += `X-H${String(i).padStart(3, "0")}: v\r\n`;
@@ -318,7 +342,7 @@ function customSends(base: string): Send[] | undefined {
 describe("simulator fidelity against the captures", () => {
   for (const [base, accepted] of Object.entries(ACCEPTED)) {
     test(base, async () => {
-      const sim = await replay(base, { sends: customSends(base) });
+      const sim = await replay(base, { sends: customSends(base), tailSeconds: TAIL[base] });
       const cap = captured(base);
       assert.ok(cap.length > 0);
       assert.deepEqual(compare(cap, sim), accepted);
