@@ -1011,7 +1011,8 @@ export class SimCall {
   hangup(c: SimChannel, cause: number, why: "ami" | "app"): void {
     if (this.#ended) return;
     const other = c === this.one ? this.two : this.one;
-    if (why === "ami") this.#chanEvent("HangupRequest", "call", c, [["Cause", String(cause)]]);
+    // An AMI Hangup is a soft hangup (`Cause: 16` is AST_SOFTHANGUP_EXPLICIT, fixture 26).
+    if (why === "ami") this.#chanEvent("SoftHangupRequest", "call", c, [["Cause", "16"]]);
     this.#chanEvent("HangupRequest", "call", other, [["Cause", String(cause)]]);
     if (this.#answered) {
       this.#finishAnswered(c, other, cause);

@@ -630,7 +630,10 @@ export class SimSession implements EventTarget {
       this.#error(msg, "No channel specified");
       return;
     }
-    const cause = Number(msg.get("Cause") ?? "16") || 16;
+    // manager.c: no (or an invalid) Cause leaves the hangup cause unset (0).
+    const causeText = msg.get("Cause") ?? "";
+    const parsed = /^\d+$/.test(causeText) ? Number(causeText) : 0;
+    const cause = parsed <= 127 ? parsed : 0;
     if (name.length > 2 && name.startsWith("/") && name.endsWith("/")) {
       let re: RegExp;
       try {
@@ -647,7 +650,8 @@ export class SimSession implements EventTarget {
         return h;
       });
       this.#listResponse(msg, "Channels hung up will follow", items, "ChannelsHungupListComplete");
-      for (const c of hit) c.call?.hangup(c, cause, "ami");
+      // Newest first: of a Local pair, `;2` is hung up and `;1` follows (fixture 26).
+      for (const c of hit.reverse()) c.call?.hangup(c, cause, "ami");
       return;
     }
     const c = e.channel(name);
