@@ -61,8 +61,8 @@ const ACCEPTED: Record<string, string[]> = {
   ],
   // 23-28: thread timing (the member leg's Ringing before AgentCalled, the Originate's own
   // DialBegin/OriginateResponse, device states, CDRs), real milliseconds, queue counters left by
-  // earlier lab recordings, Cdr records per dialled member, AMI Hangup without a Cause (Asterisk:
-  // cause 0) and the recording window (testing/FIDELITY.md).
+  // earlier lab recordings, Cdr records per dialled member and the recording window
+  // (testing/FIDELITY.md).
   "23-queue-answered": [
     "extra event:DialBegin",
     "extra event:Newstate",
