@@ -6,7 +6,10 @@
  */
 
 import type { Header } from "../core/message.ts";
+import type { BridgeTable, SimBridge } from "./_bridges.ts";
 import { causeText, stepAppData } from "./_dialplan.ts";
+import { dialStatusOf } from "./_queues.ts";
+import type { QueueTable } from "./_queues.ts";
 import type { Dialplan, DialplanStep } from "./_dialplan.ts";
 import type { TimerHandle } from "./clock.ts";
 import type { Emitter } from "./_emitter.ts";
@@ -39,6 +42,8 @@ export interface ChannelInfo {
   readonly applicationData: string;
   /** Channel variables. */
   readonly variables: Readonly<Record<string, string>>;
+  /** The bridge it is in (`BridgeId`), or `""`. */
+  readonly bridgeId: string;
 }
 
 const STATE_DESC: Record<number, string> = { 0: "Down", 4: "Ring", 5: "Ringing", 6: "Up" };
@@ -57,12 +62,17 @@ export class SimChannel {
   answeredAt: number | undefined;
   peer: SimChannel | undefined;
   call: SimCall | undefined;
+  bridge: SimBridge | undefined;
+  /** The party it was bridged with, for its Cdr's `DestinationChannel`. */
+  cdrDestination = "";
+  /** Its Hangup was reported. */
+  gone = false;
 
   constructor(
     readonly name: string,
     state: number,
-    readonly context: string,
-    readonly exten: string,
+    public context: string,
+    public exten: string,
     readonly uniqueid: string,
     readonly linkedid: string,
     readonly createdAt: number,
@@ -121,6 +131,7 @@ export class SimChannel {
       application: this.application,
       applicationData: this.appData,
       variables: Object.fromEntries(this.vars),
+      bridgeId: this.bridge?.id ?? "",
     };
   }
 }
@@ -147,9 +158,72 @@ export interface OriginateRequest {
   respond: (headers: Header[]) => void;
 }
 
+/** The channel running a blocking application (Dial, Queue), as the application sees it. */
+export interface AppCaller {
+  /** The channel (`;2` of its Local pair). */
+  readonly channel: SimChannel;
+  /** Answers it if it is not up yet. */
+  answer(): void;
+  /** Sets a channel variable (VarSet). */
+  setVar(name: string, value: string): void;
+  /** The application is over: the dialplan goes on (unless the channel is gone). */
+  resume(): void;
+  /** The application is over and hangs the channel up (Dial, Queue after a bridged call). */
+  hangup(): void;
+}
+
+/** How the dialing side follows a leg (a Local pair it called). */
+export interface LegHooks {
+  /** After the pair exists and before its dialplan runs (AgentCalled, DialBegin). */
+  announce(leg: SimCall): void;
+  /** The called side indicated ringing (its `;1` is now Ringing). */
+  ringing?(leg: SimCall): void;
+  /** The called side answered. */
+  answered(leg: SimCall): void;
+  /** The leg ended by itself (not by {@link SimCall.cancel}); `answered` tells whether it was up. */
+  ended(leg: SimCall, cause: number, answered: boolean): void;
+}
+
+/** How a leg is made: `;1`'s application, what `;2` runs, Dial's details. */
+export interface LegOptions {
+  /** `;1`'s application (`AppDial`, `AppQueue`). */
+  readonly app: string;
+  /** Steps instead of the dialplan's. */
+  readonly steps?: readonly DialplanStep[];
+  /** Dial's `DIALEDPEERNUMBER`, set on both halves (Dial only). */
+  readonly dialString?: string;
+  /** Announce after `;2`'s first `Newexten` (Dial), not before it runs (Queue). */
+  readonly announceAfterFirstStep?: boolean;
+}
+
+/** What makes a call a leg: who called it and what its `;2` runs. */
+export interface LegSpec {
+  readonly caller: SimChannel;
+  readonly hooks: LegHooks;
+  /** Steps instead of the dialplan's. */
+  readonly steps?: readonly DialplanStep[];
+  /** `;1`'s application (`AppDial`, `AppQueue`). */
+  readonly app: string;
+  /** Dial's `DIALEDPEERNUMBER`, set on both halves (Dial only). */
+  readonly dialString?: string;
+  /** Announce after `;2`'s first `Newexten` (Dial), not before it runs (Queue). */
+  readonly announceAfterFirstStep?: boolean;
+}
+
 /** The engine services a call needs. */
 export interface CallHost {
   readonly emitter: Emitter;
+  readonly bridges: BridgeTable;
+  readonly queues: QueueTable;
+  /** Runs `fn` once the current simulated step is over (same batch). */
+  defer(fn: () => void): void;
+  /** Starts a leg to `iface` (a Local channel); undefined when it cannot be created. */
+  startLeg(
+    caller: SimChannel,
+    iface: string,
+    hooks: LegHooks,
+    options: LegOptions,
+  ): SimCall | undefined;
   readonly dialplan: Dialplan;
   readonly channelVars: readonly string[];
   now(): number;
@@ -179,10 +253,7 @@ export function parseCallerId(v: string | undefined): { num?: string; name?: str
 }
 
 function dialStatus(cause: number): string {
-  if (cause === 17) return "BUSY";
-  if (cause === 18 || cause === 19) return "NOANSWER";
-  if (cause === 1 || cause === 3 || cause === 0) return "CHANUNAVAIL";
-  return "CONGESTION";
+  return cause === 16 ? "CONGESTION" : dialStatusOf(cause);
 }
 
 function fmtDuration(ms: number): string {
@@ -204,8 +275,15 @@ export class SimCall {
   readonly two: SimChannel;
   readonly #host: CallHost;
   readonly #req: OriginateRequest;
+  readonly #leg: LegSpec | undefined;
   readonly #steps: readonly DialplanStep[];
   readonly device: string;
+  /** The blocking application `;2` runs (Dial, Queue): aborted when the call ends. */
+  #app: { abort(): void } | undefined;
+  /** The rest of an answer made by an application: the Originate's response, after the bridge. */
+  #answerTail: () => void = () => {};
+  /** Runs once, right after the first `Newexten` of `;2` (a Dial's DialBegin). */
+  #afterFirstNewexten: (() => void) | undefined;
   #timer: TimerHandle | undefined;
   #appTimer: TimerHandle | undefined;
   #timeoutTimer: TimerHandle | undefined;
@@ -213,10 +291,17 @@ export class SimCall {
   #ended = false;
   #answerWall: number | undefined;
 
-  constructor(host: CallHost, req: OriginateRequest, exten: string, context: string) {
+  constructor(
+    host: CallHost,
+    req: OriginateRequest,
+    exten: string,
+    context: string,
+    leg?: LegSpec,
+  ) {
     this.#host = host;
     this.#req = req;
-    this.#steps = host.dialplan[context]?.[exten] ?? [];
+    this.#leg = leg;
+    this.#steps = leg?.steps ?? host.dialplan[context]?.[exten] ?? [];
     this.device = `Local/${exten}@${context}`;
     const id = host.nextLocalId();
     const now = host.now();
@@ -225,13 +310,302 @@ export class SimCall {
     const u1 = req.channelId ?? host.nextUniqueid();
     const u2 = req.otherChannelId ??
       (req.channelId !== undefined ? `${req.channelId};2` : host.nextUniqueid());
-    this.one = new SimChannel(`${this.device}-${id};1`, 0, context, exten, u1, u1, now, wall);
-    this.two = new SimChannel(`${this.device}-${id};2`, 4, context, exten, u2, u1, now, wall);
+    // A leg belongs to its caller's call: it takes the caller's Linkedid.
+    const linked = leg?.caller.linkedid ?? u1;
+    this.one = new SimChannel(`${this.device}-${id};1`, 0, context, exten, u1, linked, now, wall);
+    this.two = new SimChannel(`${this.device}-${id};2`, 4, context, exten, u2, linked, now, wall);
     this.one.peer = this.two;
     this.two.peer = this.one;
     this.one.call = this.two.call = this;
-    this.one.application = "AppDial2";
+    this.one.application = leg?.app ?? "AppDial2";
     this.one.appData = "(Outgoing Line)";
+  }
+
+  /** Whether the call is over. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Whether `;2` answered. */
+  get answered(): boolean {
+    return this.#answered;
+  }
+
+  /** Runs a leg (a Local pair a Dial or Queue called) from its creation on. */
+  startLeg(): void {
+    const h = this.#host;
+    const leg = this.#leg!;
+    h.addChannel(this.one);
+    h.addChannel(this.two);
+    this.#chanEvent("Newchannel", "call", this.one);
+    this.#chanEvent("Newchannel", "call", this.two);
+    // As app_dial (fixture 21): `;1` takes the caller's location and caller
+    // ID (its number the caller's extension), `;2` the caller's caller ID.
+    const caller = leg.caller;
+    const one = this.one;
+    const two = this.two;
+    const cid = ["CID-CallingPres", "0 (Presentation Allowed, Not Screened)"] as Header;
+    if (leg.app === "AppQueue") {
+      // As app_queue (fixture 23): the caller's caller ID on both halves,
+      // `;1` moved to the caller's location, DIALEDPEERNUMBER on both.
+      one.callerIdNum = caller.callerIdNum;
+      one.callerIdName = caller.callerIdName;
+      const newexten = () =>
+        this.#chanEvent("Newexten", "dialplan", one, [
+          ["Extension", one.exten],
+          ["Application", one.application],
+          ["AppData", one.appData],
+        ]);
+      newexten();
+      this.#chanEvent("NewCallerid", "call", one, [cid]);
+      one.context = caller.context;
+      one.exten = caller.exten;
+      one.connectedNum = caller.callerIdNum;
+      one.connectedName = caller.callerIdName;
+      newexten();
+      this.#chanEvent("NewConnectedLine", "call", one);
+      const peer = this.#req.channel.replace(/^local\//i, "");
+      this.#setVarOn(one, "DIALEDPEERNUMBER", peer);
+      this.#setVarOn(two, "DIALEDPEERNUMBER", peer);
+      two.callerIdNum = two.connectedNum = caller.callerIdNum;
+      two.callerIdName = two.connectedName = caller.callerIdName;
+      this.#chanEvent("NewCallerid", "call", two, [cid]);
+      this.#chanEvent("NewConnectedLine", "call", two);
+      this.#localBridge();
+      leg.hooks.announce(this);
+      this.#run(0);
+      return;
+    }
+    if (leg.dialString !== undefined) this.#setVarOn(one, "DIALEDPEERNUMBER", leg.dialString);
+    one.context = caller.context;
+    one.exten = caller.exten;
+    one.callerIdNum = caller.exten;
+    one.callerIdName = caller.callerIdName;
+    one.connectedNum = caller.callerIdNum;
+    one.connectedName = caller.callerIdName;
+    this.#chanEvent("Newexten", "dialplan", one, [
+      ["Extension", one.exten],
+      ["Application", one.application],
+      ["AppData", one.appData],
+    ]);
+    this.#chanEvent("NewCallerid", "call", one, [
+      ["CID-CallingPres", "0 (Presentation Allowed, Not Screened)"],
+    ]);
+    this.#chanEvent("NewConnectedLine", "call", one);
+    if (leg.dialString !== undefined) this.#setVarOn(two, "DIALEDPEERNUMBER", leg.dialString);
+    two.callerIdNum = caller.callerIdNum;
+    two.callerIdName = caller.callerIdName;
+    two.connectedNum = caller.exten;
+    two.connectedName = caller.callerIdName;
+    this.#chanEvent("NewCallerid", "call", two, [
+      ["CID-CallingPres", "0 (Presentation Allowed, Not Screened)"],
+    ]);
+    this.#chanEvent("NewConnectedLine", "call", two);
+    this.#localBridge();
+    if (leg.announceAfterFirstStep) this.#afterFirstNewexten = () => leg.hooks.announce(this);
+    else leg.hooks.announce(this);
+    this.#run(0);
+  }
+
+  #localBridge(): void {
+    const h = this.#host;
+    this.#ev("LocalBridge", "call", [
+      ...this.one.snapshot("LocalOne", h.channelVars),
+      ...this.two.snapshot("LocalTwo", h.channelVars),
+      ["Context", this.two.context],
+      ["Exten", this.two.exten],
+      ["LocalOptimization", /\/[a-z]*n[a-z]*$/i.test(this.#req.channel) ? "No" : "Yes"],
+    ]);
+  }
+
+  #setVarOn(c: SimChannel, name: string, value: string): void {
+    c.setVar(name, value);
+    this.#chanEvent("VarSet", "dialplan", c, [["Variable", name], ["Value", value]]);
+  }
+
+  /**
+   * Ends a leg on its caller's behalf (ring timeout, answered elsewhere, the
+   * caller gone): both halves hang up; the leg's hooks are not called.
+   */
+  cancel(cause: number): void {
+    if (this.#ended) return;
+    const h = this.#host;
+    this.#ended = true;
+    this.#clearTimers();
+    this.#abortApp();
+    // Fixture 23 (a ring answered elsewhere): HangupRequest on `;2`, `;1`
+    // gone, then `;2`'s SoftHangupRequest and Hangup, all with the cause.
+    this.#chanEvent("HangupRequest", "call", this.two, [["Cause", String(cause)]]);
+    this.#hangupChannel(this.one, cause);
+    this.#chanEvent("SoftHangupRequest", "call", this.two, [["Cause", "16"]]);
+    this.#hangupChannel(this.two, cause);
+    if (this.#answered) this.#cdr(this.two, h.wallNow());
+    this.#deviceState("NOT_INUSE");
+    this.#deviceState("NOT_INUSE");
+    h.callEnded(this.#answered);
+  }
+
+  /**
+   * Ringing indicated on `;2`: as core_unreal.c, passed to `;1` (Newstate
+   * Ringing) only while `;2` is in state Ring; the dialing side then reports
+   * `DialState` RINGING (the Originate's dial, or the leg's caller).
+   */
+  indicateRinging(): void {
+    if (this.#ended || this.two.state !== 4 || this.one.state === 5) return;
+    this.one.state = 5;
+    this.#chanEvent("Newstate", "call", this.one);
+    if (this.#leg !== undefined) this.#leg.hooks.ringing?.(this);
+    else this.#dialEvent("DialState", ["DialStatus", "RINGING"]);
+  }
+
+  #abortApp(): void {
+    const app = this.#app;
+    this.#app = undefined;
+    app?.abort();
+  }
+
+  /** Takes `c` out of its bridge, then reports its Hangup and forgets it. */
+  #hangupChannel(c: SimChannel, cause: number): void {
+    c.gone = true;
+    this.#host.bridges.leave(c);
+    this.#chanEvent("Hangup", "call", c, [["Cause", String(cause)], [
+      "Cause-txt",
+      causeText(cause),
+    ]]);
+    this.#host.removeChannel(c);
+  }
+
+  /** Goes on with `;2`'s dialplan at step `next`, once the current step is over. */
+  #resume(next: number): void {
+    this.#app = undefined;
+    this.#host.defer(() => {
+      if (!this.#ended) this.#run(next);
+    });
+  }
+
+  #setVarEvent(name: string, value: string): void {
+    if (this.two.gone) return;
+    this.two.setVar(name, value);
+    this.#chanEvent("VarSet", "dialplan", this.two, [["Variable", name], ["Value", value]]);
+  }
+
+  #caller(next: number): AppCaller {
+    return {
+      channel: this.two,
+      answer: () => this.#answer(),
+      setVar: (name, value) => this.#setVarEvent(name, value),
+      resume: () => this.#resume(next),
+      hangup: () => {
+        this.#app = undefined;
+        if (!this.#ended) this.#hangupFromDialplan(16);
+      },
+    };
+  }
+
+  /**
+   * The Dial application: a leg to `target`, bridged with `;2` once it
+   * answers. Its variables and event order follow app_dial (fixture 21):
+   * without the `g` option the caller is hung up when the bridge ends.
+   */
+  #dial(step: Extract<DialplanStep, { app: "Dial" }>, next: number): void {
+    const h = this.#host;
+    const caller = this.two;
+    const target = /^local\//i.test(step.target) ? step.target : `Local/${step.target}`;
+    const dialString = target.slice(6);
+    const started = h.now();
+    let done = false;
+    let bridged = false;
+    let timer: TimerHandle | undefined;
+    for (const v of DIAL_VARIABLES) this.#setVarEvent(v, "");
+    const dialEvent = (name: string, leg: SimCall, last: Header) =>
+      this.#ev(name, "call", [
+        ...caller.snapshot("", h.channelVars),
+        ...leg.one.snapshot("Dest", h.channelVars),
+        last,
+      ]);
+    const times = (answeredAt?: number) => {
+      const now = h.now();
+      if (answeredAt !== undefined) {
+        this.#setVarEvent("ANSWEREDTIME", String(Math.floor((now - answeredAt) / 1000)));
+        this.#setVarEvent("ANSWEREDTIME_MS", String(now - answeredAt));
+      }
+      this.#setVarEvent("DIALEDTIME", String(Math.floor((now - started) / 1000)));
+      this.#setVarEvent("DIALEDTIME_MS", String(now - started));
+    };
+    const fail = (status: string) => {
+      if (done) return;
+      done = true;
+      if (timer !== undefined) h.clearTimer(timer);
+      timer = undefined;
+      times();
+      this.#setVarEvent("DIALSTATUS", status);
+      this.#resume(next);
+    };
+    const leg = h.startLeg(caller, target, {
+      announce: (l) => dialEvent("DialBegin", l, ["DialString", dialString]),
+      ringing: (l) => {
+        if (done) return;
+        dialEvent("DialState", l, ["DialStatus", "RINGING"]);
+        this.indicateRinging();
+      },
+      answered: (l) => {
+        if (done) {
+          l.cancel(16);
+          return;
+        }
+        if (timer !== undefined) h.clearTimer(timer);
+        timer = undefined;
+        bridged = true;
+        const answeredAt = h.now();
+        this.#setVarEvent("DIALSTATUS", "ANSWER");
+        this.#setVarEvent("DIALEDPEERNAME", l.one.name);
+        this.#setVarEvent("DIALEDPEERNUMBER", dialString);
+        l.one.exten = ""; // cleared once answered (fixture 21)
+        dialEvent("DialEnd", l, ["DialStatus", "ANSWER"]);
+        this.#answer(true);
+        caller.cdrDestination = l.one.name;
+        h.bridges.connect(caller, l.one, () => {
+          done = true;
+          l.cancel(16);
+          if (this.#ended) return;
+          times(answeredAt);
+          this.#setVarEvent("DIALSTATUS", "ANSWER");
+          this.#app = undefined;
+          this.#hangupFromDialplan(16);
+        }, { clearCalleeExten: true });
+        this.#answerTail();
+      },
+      ended: (l, cause, answered) => {
+        if (answered || done) return;
+        dialEvent("DialEnd", l, ["DialStatus", dialStatusOf(cause)]);
+        fail(dialStatusOf(cause));
+      },
+    }, { app: "AppDial", dialString, announceAfterFirstStep: true });
+    if (leg === undefined) {
+      fail("CHANUNAVAIL");
+      return;
+    }
+    if (done || this.#ended) return;
+    this.#app = {
+      abort: () => {
+        if (done || bridged) return;
+        done = true;
+        if (timer !== undefined) h.clearTimer(timer);
+        dialEvent("DialEnd", leg, ["DialStatus", "CANCEL"]);
+        leg.cancel(16);
+      },
+    };
+    if (step.timeoutSeconds !== undefined && step.timeoutSeconds > 0 && !bridged) {
+      timer = h.setTimer(step.timeoutSeconds * 1000, () => {
+        timer = undefined;
+        this.#batch(() => {
+          if (done || bridged) return;
+          dialEvent("DialEnd", leg, ["DialStatus", "NOANSWER"]);
+          leg.cancel(16);
+          fail("NOANSWER");
+        });
+      });
+    }
   }
 
   #ev(name: string, cls: string, headers: Header[]): void {
@@ -351,6 +725,10 @@ export class SimCall {
         ["Application", app],
         ["AppData", data],
       ]);
+      const first = this.#afterFirstNewexten;
+      this.#afterFirstNewexten = undefined;
+      first?.();
+      if (this.#ended) return;
       switch (step.app) {
         case "Answer":
           this.#answer();
@@ -378,6 +756,21 @@ export class SimCall {
         }
         case "Ring":
           return; // until the originate times out or someone hangs up
+        case "Ringing":
+          this.indicateRinging();
+          break;
+        case "Dial":
+          this.#dial(step, i + 1);
+          return;
+        case "Queue": {
+          const app = h.queues.join(this.#caller(i + 1), step.queue, step.timeoutSeconds);
+          if (app === undefined) {
+            this.#setVarEvent("QUEUESTATUS", "UNKNOWN");
+            break;
+          }
+          if (this.#app === undefined && !this.#ended) this.#app = app;
+          return;
+        }
         case "Hangup":
           this.#hangupFromDialplan(step.cause ?? 16);
           return;
@@ -386,19 +779,54 @@ export class SimCall {
     if (!this.#ended) this.#hangupFromDialplan(16);
   }
 
-  #answer(): void {
+  /**
+   * `;2` answers. `byApp`: a Dial on `;2` answers it once its callee did;
+   * then (as fixture 21 shows) `;1` goes up first and the Originate's
+   * response follows the bridge.
+   */
+  #answer(byApp = false): void {
     if (this.#answered) return;
     const h = this.#host;
-    const req = this.#req;
     this.#answered = true;
     this.#answerWall = h.wallNow();
     this.one.answeredAt = this.two.answeredAt = h.now();
     if (this.#timeoutTimer !== undefined) h.clearTimer(this.#timeoutTimer);
+    if (this.#leg !== undefined) {
+      this.two.state = 6;
+      this.#chanEvent("Newstate", "call", this.two);
+      this.#deviceState("INUSE");
+      this.one.state = 6;
+      this.#chanEvent("Newstate", "call", this.one);
+      this.#deviceState("INUSE");
+      this.#leg.hooks.answered(this);
+      return;
+    }
+    if (byApp) {
+      this.one.state = 6;
+      this.#chanEvent("Newstate", "call", this.one);
+      this.#dialEvent("DialEnd", ["DialStatus", "ANSWER"]);
+      this.two.state = 6;
+      this.#chanEvent("Newstate", "call", this.two);
+      this.#deviceState("INUSE");
+      this.#deviceState("INUSE");
+      this.#answerTail = () => {
+        this.#answerTail = () => {};
+        if (!this.#ended) this.#originateAnswered(false);
+      };
+      return;
+    }
     this.two.state = 6;
     this.#chanEvent("Newstate", "call", this.two);
     this.one.state = 6;
     this.#chanEvent("Newstate", "call", this.one);
     this.#dialEvent("DialEnd", ["DialStatus", "ANSWER"]);
+    this.#originateAnswered(true);
+  }
+
+  /** The Originate's answer (response, device state) and `;1`'s application starting. */
+  #originateAnswered(deviceState: boolean): void {
+    const h = this.#host;
+    const req = this.#req;
     if (req.async) {
       const r: Header[] = [];
       if (req.actionId !== undefined) r.push(["ActionID", req.actionId]);
@@ -417,8 +845,10 @@ export class SimCall {
     } else {
       req.respond([["Response", "Success"], ["Message", "Originate successfully queued"]]);
     }
-    this.#deviceState("INUSE");
-    this.#deviceState("INUSE");
+    if (deviceState) {
+      this.#deviceState("INUSE");
+      this.#deviceState("INUSE");
+    }
     // ;1 now runs the Originate's application (or enters the given extension).
     if (req.application !== undefined) {
       this.one.application = req.application;
@@ -427,7 +857,8 @@ export class SimCall {
         const secs = Number(req.data) || 0;
         this.#appTimer = h.setTimer(secs * 1000, () => {
           this.#appTimer = undefined;
-          this.#batch(() => this.hangup(this.one, 16, "app"));
+          // The application returned: `;1` is hung up with no cause (0), fixture 24.
+          this.#batch(() => this.hangup(this.one, 0, "app"));
         });
       }
     } else {
@@ -436,15 +867,32 @@ export class SimCall {
     }
   }
 
+  /** `;2` hangs up (the Hangup step, the end of its dialplan, or its Dial's end). */
   #hangupFromDialplan(cause: number): void {
     const two = this.two;
     this.#chanEvent("SoftHangupRequest", "call", two, [["Cause", "16"]]);
+    // core_unreal.c: a `;2` that ran Dial passes its DIALSTATUS to `;1`.
+    const status = two.vars.get("DIALSTATUS");
+    if (status !== undefined) this.#setVarOn(this.one, "CHANLOCALSTATUS", status);
     this.#chanEvent("HangupRequest", "call", this.one, [["Cause", String(cause)]]);
     if (this.#answered) {
       this.#finishAnswered(two, this.one, cause);
     } else {
       this.#finishUnanswered(cause, true);
     }
+  }
+
+  #finishLegUnanswered(cause: number): void {
+    const h = this.#host;
+    this.#ended = true;
+    this.#clearTimers();
+    this.#abortApp();
+    this.#hangupChannel(this.two, cause);
+    this.#hangupChannel(this.one, cause);
+    this.#deviceState("NOT_INUSE");
+    this.#deviceState("NOT_INUSE");
+    h.callEnded(false);
+    this.#leg!.hooks.ended(this, cause, false);
   }
 
   #ringTimeout(): void {
@@ -455,14 +903,16 @@ export class SimCall {
 
   /** Ends an unanswered call: `busyOrder` follows fixture 11/13 (;2 hangs up first). */
   #finishUnanswered(cause: number, twoFirst: boolean): void {
+    if (this.#leg !== undefined) {
+      this.#finishLegUnanswered(cause);
+      return;
+    }
     const h = this.#host;
     const req = this.#req;
     this.#ended = true;
     this.#clearTimers();
-    const hangupEv = (c: SimChannel, cs: number) => {
-      this.#chanEvent("Hangup", "call", c, [["Cause", String(cs)], ["Cause-txt", causeText(cs)]]);
-      h.removeChannel(c);
-    };
+    this.#abortApp();
+    const hangupEv = (c: SimChannel, cs: number) => this.#hangupChannel(c, cs);
     const status = twoFirst ? dialStatus(cause) : "NOANSWER";
     const reason = twoFirst ? 0 : 3;
     if (twoFirst) {
@@ -506,18 +956,24 @@ export class SimCall {
     const h = this.#host;
     this.#ended = true;
     this.#clearTimers();
-    for (const c of [first, second]) {
-      this.#chanEvent("Hangup", "call", c, [["Cause", String(cause)], [
-        "Cause-txt",
-        causeText(cause),
-      ]]);
-      h.removeChannel(c);
+    if (first === this.one && this.#app !== undefined) {
+      // `;1` went first while `;2` runs Dial or Queue (fixture 24): the
+      // application cleans up, then `;2` is hung up.
+      this.#hangupChannel(first, cause);
+      this.#abortApp();
+      this.#chanEvent("SoftHangupRequest", "call", second, [["Cause", "16"]]);
+      this.#hangupChannel(second, cause);
+    } else {
+      this.#abortApp();
+      for (const c of [first, second]) this.#hangupChannel(c, cause);
     }
     const end = h.wallNow();
-    for (const c of [this.two, this.one]) this.#cdr(c, end);
+    // A leg's `;1` is the B party of its caller's Cdr: no record of its own.
+    for (const c of this.#leg ? [this.two] : [this.two, this.one]) this.#cdr(c, end);
     this.#deviceState("NOT_INUSE");
     this.#deviceState("NOT_INUSE");
     h.callEnded(true);
+    this.#leg?.hooks.ended(this, cause, true);
   }
 
   #cdr(c: SimChannel, endWall: number): void {
@@ -533,7 +989,7 @@ export class SimCall {
       ["DestinationContext", c.context],
       ["CallerID", cid],
       ["Channel", c.name],
-      ["DestinationChannel", ""],
+      ["DestinationChannel", c.cdrDestination],
       ["LastApplication", c.application],
       ["LastData", c.appData],
       ["StartTime", fmtCdrTime(start)],
@@ -555,7 +1011,8 @@ export class SimCall {
   hangup(c: SimChannel, cause: number, why: "ami" | "app"): void {
     if (this.#ended) return;
     const other = c === this.one ? this.two : this.one;
-    if (why === "ami") this.#chanEvent("HangupRequest", "call", c, [["Cause", String(cause)]]);
+    // An AMI Hangup is a soft hangup (`Cause: 16` is AST_SOFTHANGUP_EXPLICIT, fixture 26).
+    if (why === "ami") this.#chanEvent("SoftHangupRequest", "call", c, [["Cause", "16"]]);
     this.#chanEvent("HangupRequest", "call", other, [["Cause", String(cause)]]);
     if (this.#answered) {
       this.#finishAnswered(c, other, cause);
@@ -567,9 +1024,25 @@ export class SimCall {
   /** Ends the call silently (simulator restart). */
   discard(): void {
     this.#ended = true;
+    this.#app = undefined;
     this.#clearTimers();
   }
 }
+
+/** The variables Dial clears when it starts, in app_dial's order. */
+const DIAL_VARIABLES = [
+  "DIALSTATUS",
+  "DIALEDPEERNUMBER",
+  "DIALEDPEERNAME",
+  "ANSWEREDTIME",
+  "ANSWEREDTIME_MS",
+  "DIALEDTIME",
+  "DIALEDTIME_MS",
+  "RINGTIME",
+  "RINGTIME_MS",
+  "PROGRESSTIME",
+  "PROGRESSTIME_MS",
+];
 
 function pushTarget(h: Header[], req: OriginateRequest): void {
   if (req.application !== undefined) {

@@ -38,6 +38,11 @@ export const NORMALISED_KEYS: ReadonlySet<string> = new Set([
   "duration",
   "billableseconds",
   "seconds",
+  "bridgeuniqueid",
+  "bridgeid",
+  "logintime",
+  "lastcall",
+  "lastpause",
 ]);
 
 /** One client send of a scenario. */
