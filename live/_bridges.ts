@@ -69,6 +69,7 @@ export class BridgeStore {
     bump(this.#seq, b.id, at);
     // A placeholder's empty fields do not overwrite known ones.
     const next: LiveBridge = {
+      node: this.#ctx.node,
       id: b.id,
       type: b.type || old?.type || "",
       technology: b.technology || old?.technology || "",

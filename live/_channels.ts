@@ -89,7 +89,7 @@ export class ChannelStore {
   calls(): ReadonlyMap<string, LiveCall> {
     const out = new Map<string, LiveCall>();
     for (const [linkedid, ids] of this.#byLinked) {
-      out.set(linkedid, { linkedid, channels: [...ids] });
+      out.set(linkedid, { node: this.#ctx.node, linkedid, channels: [...ids] });
     }
     return out;
   }
@@ -131,6 +131,7 @@ export class ChannelStore {
     let bridgeId = old?.bridgeId;
     if (patch?.bridgeId !== undefined) bridgeId = patch.bridgeId ?? undefined;
     const next: LiveChannel = {
+      node: this.#ctx.node,
       uniqueid: id,
       name: snap.name,
       state: snap.state,

@@ -39,9 +39,16 @@ export class ModelContext {
   /** Changes dropped because nobody pulled them. */
   droppedChanges = 0;
 
-  /** @param maxPending changes waiting to be pulled at most */
-  constructor(maxPending: number) {
+  /** The node stamped on every record. */
+  readonly node: string;
+
+  /**
+   * @param maxPending changes waiting to be pulled at most
+   * @param node the node stamped on every record
+   */
+  constructor(maxPending: number, node: string) {
     this.#maxPending = maxPending;
+    this.node = node;
   }
 
   /** `ok`, or `degraded` after a cap refused a record. */

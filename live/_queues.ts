@@ -192,6 +192,7 @@ export class QueueStore {
       return undefined;
     }
     const rec: LiveQueue = Object.freeze({
+      node: this.#ctx.node,
       name,
       params: EMPTY_VARS,
       members: new Map(),
@@ -281,6 +282,7 @@ export class QueueStore {
       return v === undefined || v === "" ? prev : v !== "0";
     };
     const next: LiveQueueMember = Object.freeze({
+      node: this.#ctx.node,
       interface: iface,
       name: (listItem ? m.get("Name") : m.get("MemberName")) ?? old?.name ?? "",
       stateInterface: m.get("StateInterface") ?? old?.stateInterface ?? "",

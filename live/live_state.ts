@@ -7,10 +7,12 @@
  */
 
 import type { Client, StateChange } from "../client/client.ts";
+import type { Cluster } from "../client/cluster.ts";
 import type { Clock } from "../client/clock.ts";
 import { ActionError, ConnectError, NotReadyError } from "../core/errors.ts";
 import type { AmiMessage } from "../core/message.ts";
 import { type ActionFields, fieldEntries } from "../core/serializer.ts";
+import { type LiveClusterState, LiveClusterStateImpl } from "./live_cluster.ts";
 import { LiveModel, type LiveModelStats } from "./model.ts";
 import {
   type LiveOriginateHandle,
@@ -45,6 +47,8 @@ export type LiveSyncStatus = "syncing" | "live" | "stale";
 export interface LiveStateStatus {
   /** Always `status`. */
   readonly type: "status";
+  /** The node (the client's `node` name). */
+  readonly node: string;
   /** The sync status. */
   readonly status: LiveSyncStatus;
   /** The model's health: `degraded` once a cap refused a record. */
@@ -101,15 +105,12 @@ export interface LiveStateStats extends LiveModelStats {
 }
 
 /**
- * A live view of one server's channels, bridges, calls and queues, kept by
- * the client's events and repaired by lists at each (re)connect. Made by
- * {@link createLiveState}.
+ * What a live state of one server and of a cluster have in common: the
+ * views, the listeners, `synced`, `resync` and `close`.
  */
-export interface LiveState {
+export interface LiveView {
   /** The sync status (see {@link LiveSyncStatus}). */
   readonly status: LiveSyncStatus;
-  /** The client clock's time when {@link LiveState.status} last changed. */
-  readonly since: number;
   /** The model's health: `degraded` once a cap refused a record, until a channels list merges clean. */
   readonly health: LiveStatus;
   /** Channels by Uniqueid. */
@@ -178,6 +179,18 @@ export interface LiveState {
   synced(options?: LiveSyncedOptions): Promise<void>;
   /** Runs the lists again (say, after `health` turned `degraded`); nothing when the client is not ready. */
   resync(): void;
+  /** Detaches from the client (every listener removed, no timer left); the views stay readable. Idempotent. */
+  close(): void;
+}
+
+/**
+ * A live view of one server's channels, bridges, calls and queues, kept by
+ * the client's events and repaired by lists at each (re)connect. Made by
+ * {@link createLiveState}.
+ */
+export interface LiveState extends LiveView {
+  /** The client clock's time when {@link LiveState.status} last changed. */
+  readonly since: number;
   /**
    * Sends an async Originate tagged with a `ChannelId` and returns its
    * handle at once. The channels whose Uniqueid is the ChannelId (or the
@@ -205,8 +218,6 @@ export interface LiveState {
    * @returns a new object
    */
   stats(): LiveStateStats;
-  /** Detaches from the client (every listener removed, no timer left); the views stay readable. Idempotent. */
-  close(): void;
 }
 
 /** Added to the Originate's ring timeout for the action's deadline, and to that for the handle's. */
@@ -223,7 +234,8 @@ type AnyListener = (change: any) => void;
 /** Thrown inside a sync that a newer sync or a disconnect made pointless. */
 const SUPERSEDED: unique symbol = Symbol("superseded");
 
-class LiveStateImpl implements LiveState {
+/** The live state of one client (exported for the cluster's live state only). */
+export class LiveStateImpl implements LiveState {
   readonly #client: Client;
   readonly #clock: Clock;
   readonly #model: LiveModel;
@@ -263,7 +275,7 @@ class LiveStateImpl implements LiveState {
   constructor(client: Client, options: LiveStateOptions) {
     this.#client = client;
     this.#clock = client.clock;
-    this.#model = new LiveModel(options);
+    this.#model = new LiveModel(options, client.node);
     this.#listTimeoutMs = options.listTimeoutMs;
     this.#retryMs = options.retryMs ?? 5_000;
     this.#wantQueues = options.queues ?? true;
@@ -631,6 +643,7 @@ class LiveStateImpl implements LiveState {
       ls,
       {
         type: "status",
+        node: this.#client.node,
         status: this.#status,
         health: this.#model.status,
         since: this.#since,
@@ -671,6 +684,28 @@ class LiveStateImpl implements LiveState {
 }
 
 /**
+ * Binds a live model to every node of a cluster in one call: one live state
+ * per node (as for a client, below), read through one set of views whose
+ * records carry their `node` and whose maps are keyed `<node>/<id>`.
+ *
+ * @param cluster the cluster (its clock is used for every timestamp and timer)
+ * @param options the model's caps and allow-list, and the sync's options (for every node)
+ * @returns the cluster's live state
+ * @example
+ * ```ts
+ * import { createCluster } from "amikit";
+ * import { createLiveState } from "amikit/live";
+ * const cluster = createCluster({
+ *   defaults: { username: "admin", secret: "amp111" },
+ *   nodes: { a: { host: "10.0.0.1" }, b: { host: "10.0.0.2" } },
+ * });
+ * const live = createLiveState(cluster);
+ * await live.synced({ timeoutMs: 10_000 });
+ * for (const ch of live.channels.values()) console.log(ch.node, ch.name);
+ * ```
+ */
+export function createLiveState(cluster: Cluster, options?: LiveStateOptions): LiveClusterState;
+/**
  * Binds a live model to a client. Create it before `client.start()` (or
  * right after `connect`) and keep it for the client's life: it listens to
  * every event and state change of the client.
@@ -698,6 +733,22 @@ class LiveStateImpl implements LiveState {
  * console.log(live.channels.size, "channels up");
  * ```
  */
-export function createLiveState(client: Client, options: LiveStateOptions = {}): LiveState {
-  return new LiveStateImpl(client, options);
+export function createLiveState(client: Client, options?: LiveStateOptions): LiveState;
+export function createLiveState(
+  source: Client | Cluster,
+  options: LiveStateOptions = {},
+): LiveState | LiveClusterState {
+  if (isCluster(source)) {
+    return new LiveClusterStateImpl(
+      source,
+      source.clock,
+      (node) => new LiveStateImpl(source.node(node), options),
+    );
+  }
+  return new LiveStateImpl(source, options);
+}
+
+/** A cluster has a list of nodes; a client has one node name. */
+function isCluster(source: Client | Cluster): source is Cluster {
+  return Array.isArray((source as Cluster).nodes);
 }

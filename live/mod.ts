@@ -29,7 +29,9 @@ export {
   type LiveStateStatus,
   type LiveSyncedOptions,
   type LiveSyncStatus,
+  type LiveView,
 } from "./live_state.ts";
+export type { LiveClusterState } from "./live_cluster.ts";
 export type { LiveModelStats } from "./model.ts";
 export {
   type LiveOriginateEnd,

@@ -96,9 +96,12 @@ export class LiveModel {
   readonly #bridges: BridgeStore;
   readonly #queues: QueueStore;
 
-  /** @param options caps and the variables allow-list */
-  constructor(options: LiveModelOptions = {}) {
-    this.#ctx = new ModelContext(options.maxPendingChanges ?? 100_000);
+  /**
+   * @param options caps and the variables allow-list
+   * @param node the node (server) name stamped on every record
+   */
+  constructor(options: LiveModelOptions = {}, node = "") {
+    this.#ctx = new ModelContext(options.maxPendingChanges ?? 100_000, node);
     this.#bridges = new BridgeStore(this.#ctx, options);
     this.#queues = new QueueStore(this.#ctx, options, (id) => this.#channels.map.has(id));
     this.#channels = new ChannelStore(this.#ctx, options, this.#bridges, this.#queues);
