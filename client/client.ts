@@ -304,6 +304,7 @@ export class Client implements AsyncDisposable {
   readonly #dispatcher: Dispatcher;
   readonly #streams = new StreamSet<AmiMessage>();
   readonly #stateListeners = new Set<(change: StateChange) => void>();
+  readonly #dropListeners = new Set<(notice: DropSummaryNotice) => void>();
   #session: Session | undefined;
   #sessionAttempt = 0;
   #connecting: PendingConnect | undefined;
@@ -551,6 +552,19 @@ export class Client implements AsyncDisposable {
     return () => this.#stateListeners.delete(listener);
   }
 
+  /**
+   * Observes the session's coalesced drop summaries (events its bounded queue
+   * dropped; at most one per `dropSummaryIntervalMs`). For bindings that must
+   * see every event, such as the live model, which resyncs on it.
+   *
+   * @param listener called with each summary (isolated like every listener)
+   * @returns a function that removes the listener
+   */
+  onDrops(listener: (notice: DropSummaryNotice) => void): () => void {
+    this.#dropListeners.add(listener);
+    return () => this.#dropListeners.delete(listener);
+  }
+
   /** The client's counters, as a plain snapshot. */
   stats(): ClientStats {
     const session = this.#session?.stats();
@@ -566,7 +580,7 @@ export class Client implements AsyncDisposable {
       totals,
       eventsDispatched: this.#eventsDispatched,
       listenerErrors: this.#listenerErrors,
-      listeners: this.#dispatcher.size + this.#stateListeners.size,
+      listeners: this.#dispatcher.size + this.#stateListeners.size + this.#dropListeners.size,
       streamDrops: this.#streams.dropped,
       waitingActions: sup.waiting,
       rejectedDisconnected: this.#rejectedDisconnected,
@@ -893,6 +907,13 @@ export class Client implements AsyncDisposable {
       total: notice.totalDropped,
       depth: notice.depth,
     });
+    for (const l of [...this.#dropListeners]) {
+      try {
+        l(notice);
+      } catch (error) {
+        this.#listenerError(error);
+      }
+    }
   }
 
   /** Counts every listener failure; logs at most one record per second (coalesced). */

@@ -14,6 +14,7 @@ import type { AmiMessage } from "../core/message.ts";
 import { type ActionFields, fieldEntries } from "../core/serializer.ts";
 import { type LiveClusterState, LiveClusterStateImpl } from "./live_cluster.ts";
 import { LiveModel, type LiveModelStats } from "./model.ts";
+import { AutoResync, type ResyncAction } from "./_resync.ts";
 import {
   type LiveOriginateHandle,
   type LiveOriginateOptions,
@@ -65,6 +66,16 @@ export interface LiveStateOptions extends LiveModelOptions {
   readonly listTimeoutMs?: number;
   /** Delay before a failed sync is tried again while the client stays ready, ms. Default 5,000. */
   readonly retryMs?: number;
+  /**
+   * Resync by itself when the session dropped events (`Client.onDrops`) or
+   * the model turned `degraded`. Default `true`.
+   */
+  readonly autoResync?: boolean;
+  /**
+   * The least time between the starts of two automatic resyncs, ms (at most
+   * one sync runs at a time; a flood of drops cannot loop). Default 10,000.
+   */
+  readonly autoResyncIntervalMs?: number;
   /** Run `QueueStatus` in each sync (skipped for good if the server refuses it). Default `true`. */
   readonly queues?: boolean;
   /** Originate handles open at once; {@link LiveState.originate} refuses beyond. Default 1,000. */
@@ -96,6 +107,10 @@ export interface LiveStateStats extends LiveModelStats {
   readonly restarts: number;
   /** Listener exceptions (isolated: counted, never rethrown). */
   readonly listenerErrors: number;
+  /** Resyncs started by drops or a degraded model ({@link LiveStateOptions.autoResync}). */
+  readonly autoResyncs: number;
+  /** Events the session dropped (from its drop summaries): each summary asks for a resync. */
+  readonly eventDrops: number;
   /** Lists whose position was past the events applied (a queue dropped events), merged at the last event. */
   readonly clampedLists: number;
   /** Originate handles still open. */
@@ -250,11 +265,19 @@ export class LiveStateImpl implements LiveState {
   };
   readonly #offEvent: () => void;
   readonly #offState: () => void;
+  readonly #offDrops: () => void;
+  readonly #auto: AutoResync | undefined;
+  /** When a failed sync is tried again, if it is to be. */
+  #retryAt: number | undefined;
+  /** The one timer, armed for the earliest of `#retryAt` and the auto policy's deadline. */
+  #timer: unknown = undefined;
+  #timerAt: number | undefined;
+  #autoResyncs = 0;
+  #eventDrops = 0;
   #status: LiveSyncStatus = "stale";
   #since: number;
   #detail = "";
   #gen = 0;
-  #retry: unknown = undefined;
   #closed = false;
   #clientClosed = false;
   #waiters = new Set<{ resolve(): void; reject(e: Error): void }>();
@@ -286,6 +309,13 @@ export class LiveStateImpl implements LiveState {
       `amikit-${++liveStates}-${Math.floor(this.#since).toString(36)}-`;
     this.#offEvent = client.on("*", (event) => this.#onEvent(event));
     this.#offState = client.onStateChange((change) => this.#onState(change));
+    this.#auto = options.autoResync === false
+      ? undefined
+      : new AutoResync(options.autoResyncIntervalMs ?? 10_000);
+    this.#offDrops = client.onDrops((notice) => {
+      this.#eventDrops += notice.dropped;
+      this.#wantResync();
+    });
     if (client.state === "ready") this.#scheduleSync();
     else if (client.state === "closed") this.#clientClosed = true;
   }
@@ -364,6 +394,8 @@ export class LiveStateImpl implements LiveState {
       restarts: this.#restarts,
       listenerErrors: this.#listenerErrors,
       clampedLists: this.#clamped,
+      autoResyncs: this.#autoResyncs,
+      eventDrops: this.#eventDrops,
       originates: this.#originates.size,
       unsupported: [...this.#unsupported],
     };
@@ -376,7 +408,10 @@ export class LiveStateImpl implements LiveState {
     this.#gen++;
     this.#offEvent();
     this.#offState();
-    this.#clearRetry();
+    this.#offDrops();
+    this.#retryAt = undefined;
+    this.#auto?.reset();
+    this.#arm();
     for (const k of Object.keys(this.#listeners) as Kind[]) this.#listeners[k] = [];
     this.#rejectWaiters();
     this.#originates.close();
@@ -483,7 +518,9 @@ export class LiveStateImpl implements LiveState {
       return;
     }
     this.#gen++;
-    this.#clearRetry();
+    this.#retryAt = undefined;
+    this.#auto?.reset();
+    this.#arm();
     this.#setStatus("stale", change.state);
     if (change.state === "closed") {
       this.#clientClosed = true;
@@ -499,7 +536,9 @@ export class LiveStateImpl implements LiveState {
    */
   #scheduleSync(): void {
     const gen = ++this.#gen;
-    this.#clearRetry();
+    this.#retryAt = undefined;
+    this.#auto?.started(this.#clock.now());
+    this.#arm();
     this.#setStatus("syncing", "");
     Promise.resolve().then(() => {
       if (gen !== this.#gen) return;
@@ -511,17 +550,16 @@ export class LiveStateImpl implements LiveState {
           const ws = [...this.#waiters];
           this.#waiters.clear();
           for (const w of ws) w.resolve();
+          this.#syncEnded();
         },
         (error: unknown) => {
           if (error === SUPERSEDED || gen !== this.#gen) return;
           this.#syncFailures++;
           this.#detail = error instanceof Error ? error.message : String(error);
           if (this.#client.state === "ready" && !this.#closed) {
-            this.#retry = this.#clock.setTimer(this.#retryMs, () => {
-              this.#retry = undefined;
-              if (gen === this.#gen) this.#scheduleSync();
-            });
+            this.#retryAt = this.#clock.now() + this.#retryMs;
           }
+          this.#syncEnded();
         },
       );
     });
@@ -620,6 +658,7 @@ export class LiveStateImpl implements LiveState {
         case "status":
           this.#detail = c.detail;
           this.#emitStatus();
+          if (c.status === "degraded") this.#wantResync();
           break;
         default:
           if (c.kind === "channel") this.#originates.channel(c);
@@ -662,11 +701,57 @@ export class LiveStateImpl implements LiveState {
     }
   }
 
-  #clearRetry(): void {
-    if (this.#retry !== undefined) {
-      this.#clock.clearTimer(this.#retry);
-      this.#retry = undefined;
+  // ---- automatic resync and the one timer ----
+
+  /** Events were dropped or the model degraded: a resync is wanted (spaced, one at a time). */
+  #wantResync(): void {
+    if (this.#auto === undefined || this.#closed || this.#client.state !== "ready") return;
+    this.#act(this.#auto.request(this.#clock.now()));
+  }
+
+  /** The current sync ended (merged or failed): the policy may want another. */
+  #syncEnded(): void {
+    if (this.#auto !== undefined) this.#act(this.#auto.ended(this.#clock.now()));
+    else this.#arm();
+  }
+
+  #act(action: ResyncAction): void {
+    if (action.type === "start") {
+      if (this.#closed || this.#client.state !== "ready") this.#auto?.reset();
+      else {
+        this.#autoResyncs++;
+        this.#scheduleSync();
+        return;
+      }
     }
+    this.#arm();
+  }
+
+  /** Arms the one timer for the earliest deadline (a failed sync's retry, the auto policy's). */
+  #arm(): void {
+    const a = this.#retryAt;
+    const b = this.#auto?.deadline;
+    const at = a === undefined ? b : b === undefined ? a : Math.min(a, b);
+    if (at === this.#timerAt) return;
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = at;
+    if (at === undefined) return;
+    this.#timer = this.#clock.setTimer(Math.max(0, at - this.#clock.now()), () => {
+      this.#timer = undefined;
+      this.#timerAt = undefined;
+      this.#onTimer();
+    });
+  }
+
+  #onTimer(): void {
+    const now = this.#clock.now();
+    if (this.#retryAt !== undefined && now >= this.#retryAt) {
+      this.#scheduleSync(); // covers an automatic resync waiting too
+      return;
+    }
+    if (this.#auto !== undefined) this.#act(this.#auto.timeout(now));
+    else this.#arm();
   }
 
   #closedError(): Error {
