@@ -32,7 +32,15 @@ import type {
   AmiEvent,
   AmiEventName,
 } from "../core/ami.ts";
-import type { Action, ActionFields } from "../core/serializer.ts";
+import { type Action, type ActionFields, fieldEntries } from "../core/serializer.ts";
+import { isAsyncOriginate } from "../core/originate.ts";
+import {
+  type EventFilterRule,
+  filterRule,
+  filtersPass,
+  maskHasClass,
+  ORIGINATE_RESPONSE_FILTER,
+} from "./_filters.ts";
 import type { TlsOptions, TransportConnector } from "./transport.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import { type Clock, REAL_CLOCK } from "./clock.ts";
@@ -312,6 +320,9 @@ export class Client implements AsyncDisposable {
   #started: { resolve(): void; reject(error: Error): void } | undefined;
   #closed: { promise: Promise<void>; resolve(): void } | undefined;
   #filters: Action[] = [];
+  /** The remembered Filters as rules, to tell what they let through. */
+  #filterRules: EventFilterRule[] = [];
+  #ownFilter = false;
   #eventMask: Action | undefined;
   // Counters.
   /** Counters of the sessions that ended. */
@@ -452,6 +463,10 @@ export class Client implements AsyncDisposable {
     options: ActionOptions = NO_OPTIONS,
   ): Promise<ActionResult> {
     const action: Action = { name, fields };
+    if (this.#filterRules.length > 0 && isAsyncOriginate(name, fields)) {
+      const hidden = this.#originateHidden(name);
+      if (hidden !== undefined) return Promise.reject(hidden);
+    }
     const session = this.#session;
     const state = this.#sup.state;
     let promise: Promise<ActionResult>;
@@ -786,9 +801,60 @@ export class Client implements AsyncDisposable {
       return;
     }
     const key = JSON.stringify(action.fields ?? null);
-    if (!this.#filters.some((f) => JSON.stringify(f.fields ?? null) === key)) {
-      this.#filters.push(action);
+    if (this.#filters.some((f) => JSON.stringify(f.fields ?? null) === key)) return;
+    this.#filters.push(action);
+    const rule = filterRule(action.fields);
+    if (rule === undefined) return;
+    this.#filterRules.push(rule);
+    // A whitelist that would hide OriginateResponse: the client adds its own
+    // whitelist for it (sent now, replayed after each login), so that async
+    // Originates still complete. A blacklist that hides it is not undone:
+    // async Originates are refused at once instead (see #originateHidden).
+    if (this.#ownFilter || filtersPass(this.#filterRules, "OriginateResponse", "call")) return;
+    const own = filterRule(ORIGINATE_RESPONSE_FILTER) as EventFilterRule;
+    if (!filtersPass([...this.#filterRules, own], "OriginateResponse", "call")) return;
+    this.#ownFilter = true;
+    const ownAction: Action = { name: "Filter", fields: ORIGINATE_RESPONSE_FILTER };
+    this.#filters.push(ownAction);
+    this.#filterRules.push(own);
+    this.#session?.send(ownAction).catch((error: unknown) => {
+      logger.warn("{node}: adding the OriginateResponse filter failed: {error}", {
+        node: this.node,
+        error,
+      });
+    });
+  }
+
+  /** The error for an async Originate whose OriginateResponse the Filters would hide, if they do. */
+  #originateHidden(name: string): LocalProtocolError | undefined {
+    if (filtersPass(this.#filterRules, "OriginateResponse", "call")) return undefined;
+    return new LocalProtocolError(
+      `${name} (async) completes on its OriginateResponse, but a Filter of this session ` +
+        `(a blacklist, "!...") hides OriginateResponse events, so it could only time out: ` +
+        `remove that filter, or add a narrower one`,
+    );
+  }
+
+  /**
+   * Whether the session's event mask (Login's `events`, or the last
+   * `Events` action) and its remembered `Filter`s let an event of this name
+   * and class through, as Asterisk decides it (a filter on other headers is
+   * tested against a text with just `Event` and `Privilege`). Bindings that
+   * depend on events (the live model) check it and refuse to run blind.
+   *
+   * @param name the event's name (`Newchannel`)
+   * @param cls its class (`call`, `dialplan`, `agent`, `system`, ...)
+   * @returns whether such events can arrive (the user's read permission aside)
+   */
+  receives(name: string, cls: string): boolean {
+    let mask: string | boolean | undefined = this.#options.events;
+    if (this.#eventMask !== undefined) {
+      mask = "";
+      for (const [k, v] of fieldEntries(this.#eventMask.fields)) {
+        if (k.toLowerCase() === "eventmask") mask = v;
+      }
     }
+    return maskHasClass(mask, cls) && filtersPass(this.#filterRules, name, cls);
   }
 
   #wait(action: Action, options: ActionOptions): Promise<ActionResult> {

@@ -15,6 +15,7 @@ import { type ActionFields, fieldEntries } from "../core/serializer.ts";
 import { type LiveClusterState, LiveClusterStateImpl } from "./live_cluster.ts";
 import { LiveModel, type LiveModelStats } from "./model.ts";
 import { AutoResync, type ResyncAction } from "./_resync.ts";
+import { hiddenEvents, LiveEventsHiddenError } from "./_requirements.ts";
 import {
   type LiveOriginateHandle,
   type LiveOriginateOptions,
@@ -296,6 +297,8 @@ export class LiveStateImpl implements LiveState {
   #idSeq = 0;
 
   constructor(client: Client, options: LiveStateOptions) {
+    const hidden = hiddenEvents(client, options.queues ?? true);
+    if (hidden.length > 0) throw new LiveEventsHiddenError(client.node, hidden);
     this.#client = client;
     this.#clock = client.clock;
     this.#model = new LiveModel(options, client.node);
@@ -556,7 +559,13 @@ export class LiveStateImpl implements LiveState {
           if (error === SUPERSEDED || gen !== this.#gen) return;
           this.#syncFailures++;
           this.#detail = error instanceof Error ? error.message : String(error);
-          if (this.#client.state === "ready" && !this.#closed) {
+          if (error instanceof LiveEventsHiddenError) {
+            // Not retried: nothing changes until the user fixes the mask or the Filters.
+            const ws = [...this.#waiters];
+            this.#waiters.clear();
+            for (const w of ws) w.reject(error);
+            this.#setStatus("stale", error.message); // not kept current: blind to what it needs
+          } else if (this.#client.state === "ready" && !this.#closed) {
             this.#retryAt = this.#clock.now() + this.#retryMs;
           }
           this.#syncEnded();
@@ -566,6 +575,9 @@ export class LiveStateImpl implements LiveState {
   }
 
   async #sync(gen: number): Promise<void> {
+    // A Filter or Events action sent since: fail fast rather than run blind.
+    const hidden = hiddenEvents(this.#client, this.#wantQueues);
+    if (hidden.length > 0) throw new LiveEventsHiddenError(this.#client.node, hidden);
     if (!this.#unsupported.has("CoreStatus")) await this.#startup(gen);
     await this.#list(gen, "CoreShowChannels", "channels");
     if (this.#wantQueues && !this.#unsupported.has("QueueStatus")) {
@@ -804,9 +816,15 @@ export function createLiveState(cluster: Cluster, options?: LiveStateOptions): L
  * since, or else a new startup time in `CoreStatus`. Without either (neither
  * readable), what ended during the gap is removed by the lists as `vanished`.
  *
+ * The model needs the `call`, `dialplan`, `system` and (with `queues`)
+ * `agent` event classes: when the client's event mask or its `Filter`s
+ * would hide them, it throws {@link LiveEventsHiddenError} here, and a sync
+ * (each `ready`, `resync()`) fails with it, rejecting `synced()` at once.
+ *
  * @param client the client (its clock is used for every timestamp and timer)
  * @param options the model's caps and allow-list, and the sync's options
  * @returns the live state
+ * @throws {LiveEventsHiddenError} the client's mask or Filters hide events the model needs
  * @example
  * ```ts
  * import { connect } from "amikit";
@@ -824,6 +842,12 @@ export function createLiveState(
   options: LiveStateOptions = {},
 ): LiveState | LiveClusterState {
   if (isCluster(source)) {
+    // Checked for every node first, so that a refusal leaves no node's state attached.
+    for (const node of source.nodes) {
+      const client = source.node(node);
+      const hidden = hiddenEvents(client, options.queues ?? true);
+      if (hidden.length > 0) throw new LiveEventsHiddenError(node, hidden);
+    }
     return new LiveClusterStateImpl(
       source,
       source.clock,

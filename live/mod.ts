@@ -32,6 +32,7 @@ export {
   type LiveView,
 } from "./live_state.ts";
 export type { LiveClusterState } from "./live_cluster.ts";
+export { LiveEventsHiddenError } from "./_requirements.ts";
 export type { LiveModelStats } from "./model.ts";
 export {
   type LiveOriginateEnd,
