@@ -6,7 +6,10 @@
  */
 
 import type { Header } from "../core/message.ts";
+import type { BridgeTable, SimBridge } from "./_bridges.ts";
 import { causeText, stepAppData } from "./_dialplan.ts";
+import { dialStatusOf } from "./_queues.ts";
+import type { QueueTable } from "./_queues.ts";
 import type { Dialplan, DialplanStep } from "./_dialplan.ts";
 import type { TimerHandle } from "./clock.ts";
 import type { Emitter } from "./_emitter.ts";
@@ -39,6 +42,8 @@ export interface ChannelInfo {
   readonly applicationData: string;
   /** Channel variables. */
   readonly variables: Readonly<Record<string, string>>;
+  /** The bridge it is in (`BridgeId`), or `""`. */
+  readonly bridgeId: string;
 }
 
 const STATE_DESC: Record<number, string> = { 0: "Down", 4: "Ring", 5: "Ringing", 6: "Up" };
@@ -57,6 +62,7 @@ export class SimChannel {
   answeredAt: number | undefined;
   peer: SimChannel | undefined;
   call: SimCall | undefined;
+  bridge: SimBridge | undefined;
 
   constructor(
     readonly name: string,
@@ -121,6 +127,7 @@ export class SimChannel {
       application: this.application,
       applicationData: this.appData,
       variables: Object.fromEntries(this.vars),
+      bridgeId: this.bridge?.id ?? "",
     };
   }
 }
@@ -147,9 +154,55 @@ export interface OriginateRequest {
   respond: (headers: Header[]) => void;
 }
 
+/** The channel running a blocking application (Dial, Queue), as the application sees it. */
+export interface AppCaller {
+  /** The channel (`;2` of its Local pair). */
+  readonly channel: SimChannel;
+  /** Answers it if it is not up yet. */
+  answer(): void;
+  /** Sets a channel variable (VarSet). */
+  setVar(name: string, value: string): void;
+  /** The application is over: the dialplan goes on (unless the channel is gone). */
+  resume(): void;
+}
+
+/** How the dialing side follows a leg (a Local pair it called). */
+export interface LegHooks {
+  /** After the pair exists and before its dialplan runs (AgentCalled, DialBegin). */
+  announce(leg: SimCall): void;
+  /** The called side indicated ringing (its `;1` is now Ringing). */
+  ringing?(leg: SimCall): void;
+  /** The called side answered. */
+  answered(leg: SimCall): void;
+  /** The leg ended by itself (not by {@link SimCall.cancel}); `answered` tells whether it was up. */
+  ended(leg: SimCall, cause: number, answered: boolean): void;
+}
+
+/** What makes a call a leg: who called it and what its `;2` runs. */
+export interface LegSpec {
+  readonly caller: SimChannel;
+  readonly hooks: LegHooks;
+  /** Steps instead of the dialplan's. */
+  readonly steps?: readonly DialplanStep[];
+  /** `;1`'s application (`AppDial`, `AppQueue`). */
+  readonly app: string;
+}
+
 /** The engine services a call needs. */
 export interface CallHost {
   readonly emitter: Emitter;
+  readonly bridges: BridgeTable;
+  readonly queues: QueueTable;
+  /** Runs `fn` once the current simulated step is over (same batch). */
+  defer(fn: () => void): void;
+  /** Starts a leg to `iface` (a Local channel); undefined when it cannot be created. */
+  startLeg(
+    caller: SimChannel,
+    iface: string,
+    steps: readonly DialplanStep[] | undefined,
+    app: string,
+    hooks: LegHooks,
+  ): SimCall | undefined;
   readonly dialplan: Dialplan;
   readonly channelVars: readonly string[];
   now(): number;
@@ -179,10 +232,7 @@ export function parseCallerId(v: string | undefined): { num?: string; name?: str
 }
 
 function dialStatus(cause: number): string {
-  if (cause === 17) return "BUSY";
-  if (cause === 18 || cause === 19) return "NOANSWER";
-  if (cause === 1 || cause === 3 || cause === 0) return "CHANUNAVAIL";
-  return "CONGESTION";
+  return cause === 16 ? "CONGESTION" : dialStatusOf(cause);
 }
 
 function fmtDuration(ms: number): string {
@@ -204,8 +254,11 @@ export class SimCall {
   readonly two: SimChannel;
   readonly #host: CallHost;
   readonly #req: OriginateRequest;
+  readonly #leg: LegSpec | undefined;
   readonly #steps: readonly DialplanStep[];
   readonly device: string;
+  /** The blocking application `;2` runs (Dial, Queue): aborted when the call ends. */
+  #app: { abort(): void } | undefined;
   #timer: TimerHandle | undefined;
   #appTimer: TimerHandle | undefined;
   #timeoutTimer: TimerHandle | undefined;
@@ -213,10 +266,17 @@ export class SimCall {
   #ended = false;
   #answerWall: number | undefined;
 
-  constructor(host: CallHost, req: OriginateRequest, exten: string, context: string) {
+  constructor(
+    host: CallHost,
+    req: OriginateRequest,
+    exten: string,
+    context: string,
+    leg?: LegSpec,
+  ) {
     this.#host = host;
     this.#req = req;
-    this.#steps = host.dialplan[context]?.[exten] ?? [];
+    this.#leg = leg;
+    this.#steps = leg?.steps ?? host.dialplan[context]?.[exten] ?? [];
     this.device = `Local/${exten}@${context}`;
     const id = host.nextLocalId();
     const now = host.now();
@@ -225,13 +285,199 @@ export class SimCall {
     const u1 = req.channelId ?? host.nextUniqueid();
     const u2 = req.otherChannelId ??
       (req.channelId !== undefined ? `${req.channelId};2` : host.nextUniqueid());
-    this.one = new SimChannel(`${this.device}-${id};1`, 0, context, exten, u1, u1, now, wall);
-    this.two = new SimChannel(`${this.device}-${id};2`, 4, context, exten, u2, u1, now, wall);
+    // A leg belongs to its caller's call: it takes the caller's Linkedid.
+    const linked = leg?.caller.linkedid ?? u1;
+    this.one = new SimChannel(`${this.device}-${id};1`, 0, context, exten, u1, linked, now, wall);
+    this.two = new SimChannel(`${this.device}-${id};2`, 4, context, exten, u2, linked, now, wall);
     this.one.peer = this.two;
     this.two.peer = this.one;
     this.one.call = this.two.call = this;
-    this.one.application = "AppDial2";
+    this.one.application = leg?.app ?? "AppDial2";
     this.one.appData = "(Outgoing Line)";
+  }
+
+  /** Whether the call is over. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Whether `;2` answered. */
+  get answered(): boolean {
+    return this.#answered;
+  }
+
+  /** Runs a leg (a Local pair a Dial or Queue called) from its creation on. */
+  startLeg(): void {
+    const h = this.#host;
+    const leg = this.#leg!;
+    h.addChannel(this.one);
+    h.addChannel(this.two);
+    this.#chanEvent("Newchannel", "call", this.one);
+    this.#chanEvent("Newchannel", "call", this.two);
+    for (const c of [this.one, this.two]) {
+      c.callerIdNum = leg.caller.callerIdNum;
+      c.callerIdName = leg.caller.callerIdName;
+    }
+    this.#ev("LocalBridge", "call", [
+      ...this.one.snapshot("LocalOne", h.channelVars),
+      ...this.two.snapshot("LocalTwo", h.channelVars),
+      ["Context", this.two.context],
+      ["Exten", this.two.exten],
+      ["LocalOptimization", /\/[a-z]*n[a-z]*$/i.test(this.#req.channel) ? "No" : "Yes"],
+    ]);
+    leg.hooks.announce(this);
+    this.#run(0);
+  }
+
+  /**
+   * Ends a leg on its caller's behalf (ring timeout, answered elsewhere, the
+   * caller gone): both halves hang up; the leg's hooks are not called.
+   */
+  cancel(cause: number): void {
+    if (this.#ended) return;
+    const h = this.#host;
+    this.#ended = true;
+    this.#clearTimers();
+    this.#abortApp();
+    this.#chanEvent("HangupRequest", "call", this.one, [["Cause", String(cause)]]);
+    this.#hangupChannel(this.one, cause);
+    this.#hangupChannel(this.two, cause);
+    if (this.#answered) {
+      const end = h.wallNow();
+      for (const c of [this.two, this.one]) this.#cdr(c, end);
+    }
+    this.#deviceState("NOT_INUSE");
+    this.#deviceState("NOT_INUSE");
+    h.callEnded(this.#answered);
+  }
+
+  /**
+   * Ringing indicated on `;2`: as core_unreal.c, passed to `;1` (Newstate
+   * Ringing) only while `;2` is in state Ring; the dialing side then reports
+   * `DialState` RINGING (the Originate's dial, or the leg's caller).
+   */
+  indicateRinging(): void {
+    if (this.#ended || this.two.state !== 4 || this.one.state === 5) return;
+    this.one.state = 5;
+    this.#chanEvent("Newstate", "call", this.one);
+    if (this.#leg !== undefined) this.#leg.hooks.ringing?.(this);
+    else this.#dialEvent("DialState", ["DialStatus", "RINGING"]);
+  }
+
+  #abortApp(): void {
+    const app = this.#app;
+    this.#app = undefined;
+    app?.abort();
+  }
+
+  /** Takes `c` out of its bridge, then reports its Hangup and forgets it. */
+  #hangupChannel(c: SimChannel, cause: number): void {
+    this.#host.bridges.leave(c);
+    this.#chanEvent("Hangup", "call", c, [["Cause", String(cause)], [
+      "Cause-txt",
+      causeText(cause),
+    ]]);
+    this.#host.removeChannel(c);
+  }
+
+  /** Goes on with `;2`'s dialplan at step `next`, once the current step is over. */
+  #resume(next: number): void {
+    this.#app = undefined;
+    this.#host.defer(() => {
+      if (!this.#ended) this.#run(next);
+    });
+  }
+
+  #setVarEvent(name: string, value: string): void {
+    if (this.#ended) return;
+    this.two.setVar(name, value);
+    this.#chanEvent("VarSet", "dialplan", this.two, [["Variable", name], ["Value", value]]);
+  }
+
+  #caller(next: number): AppCaller {
+    return {
+      channel: this.two,
+      answer: () => this.#answer(),
+      setVar: (name, value) => this.#setVarEvent(name, value),
+      resume: () => this.#resume(next),
+    };
+  }
+
+  /** The Dial application: a leg to `target`, bridged with `;2` once it answers. */
+  #dial(step: Extract<DialplanStep, { app: "Dial" }>, next: number): void {
+    const h = this.#host;
+    const caller = this.two;
+    const target = /^local\//i.test(step.target) ? step.target : `Local/${step.target}`;
+    let done = false;
+    let bridged = false;
+    let timer: TimerHandle | undefined;
+    const dialEvent = (name: string, leg: SimCall, last: Header) =>
+      this.#ev(name, "call", [
+        ...caller.snapshot("", h.channelVars),
+        ...leg.one.snapshot("Dest", h.channelVars),
+        last,
+      ]);
+    const finish = (status: string) => {
+      if (done) return;
+      done = true;
+      if (timer !== undefined) h.clearTimer(timer);
+      timer = undefined;
+      this.#setVarEvent("DIALSTATUS", status);
+      this.#resume(next);
+    };
+    const leg = h.startLeg(caller, target, undefined, "AppDial", {
+      announce: (l) => dialEvent("DialBegin", l, ["DialString", target.slice(6)]),
+      ringing: (l) => {
+        if (done) return;
+        dialEvent("DialState", l, ["DialStatus", "RINGING"]);
+        this.indicateRinging();
+      },
+      answered: (l) => {
+        if (done) {
+          l.cancel(16);
+          return;
+        }
+        if (timer !== undefined) h.clearTimer(timer);
+        timer = undefined;
+        dialEvent("DialEnd", l, ["DialStatus", "ANSWER"]);
+        this.#answer();
+        bridged = true;
+        h.bridges.connect(caller, l.one, () => {
+          l.cancel(16);
+          finish("ANSWER");
+        });
+      },
+      ended: (l, cause, answered) => {
+        if (answered || done) return;
+        dialEvent("DialEnd", l, ["DialStatus", dialStatusOf(cause)]);
+        finish(dialStatusOf(cause));
+      },
+    });
+    if (leg === undefined) {
+      finish("CHANUNAVAIL");
+      return;
+    }
+    if (done) return;
+    this.#app = {
+      abort: () => {
+        if (done || bridged) return;
+        done = true;
+        if (timer !== undefined) h.clearTimer(timer);
+        dialEvent("DialEnd", leg, ["DialStatus", "CANCEL"]);
+        leg.cancel(16);
+      },
+    };
+    if (step.timeoutSeconds !== undefined && step.timeoutSeconds > 0 && !bridged) {
+      timer = h.setTimer(step.timeoutSeconds * 1000, () => {
+        timer = undefined;
+        this.#batch(() => {
+          if (done || bridged) return;
+          dialEvent("DialEnd", leg, ["DialStatus", "NOANSWER"]);
+          leg.cancel(16);
+          finish("NOANSWER");
+        });
+      });
+    }
   }
 
   #ev(name: string, cls: string, headers: Header[]): void {
@@ -378,6 +624,21 @@ export class SimCall {
         }
         case "Ring":
           return; // until the originate times out or someone hangs up
+        case "Ringing":
+          this.indicateRinging();
+          break;
+        case "Dial":
+          this.#dial(step, i + 1);
+          return;
+        case "Queue": {
+          const app = h.queues.join(this.#caller(i + 1), step.queue, step.timeoutSeconds);
+          if (app === undefined) {
+            this.#setVarEvent("QUEUESTATUS", "UNKNOWN");
+            break;
+          }
+          if (this.#app === undefined && !this.#ended) this.#app = app;
+          return;
+        }
         case "Hangup":
           this.#hangupFromDialplan(step.cause ?? 16);
           return;
@@ -398,6 +659,12 @@ export class SimCall {
     this.#chanEvent("Newstate", "call", this.two);
     this.one.state = 6;
     this.#chanEvent("Newstate", "call", this.one);
+    if (this.#leg !== undefined) {
+      this.#deviceState("INUSE");
+      this.#deviceState("INUSE");
+      this.#leg.hooks.answered(this);
+      return;
+    }
     this.#dialEvent("DialEnd", ["DialStatus", "ANSWER"]);
     if (req.async) {
       const r: Header[] = [];
@@ -447,6 +714,19 @@ export class SimCall {
     }
   }
 
+  #finishLegUnanswered(cause: number): void {
+    const h = this.#host;
+    this.#ended = true;
+    this.#clearTimers();
+    this.#abortApp();
+    this.#hangupChannel(this.two, cause);
+    this.#hangupChannel(this.one, cause);
+    this.#deviceState("NOT_INUSE");
+    this.#deviceState("NOT_INUSE");
+    h.callEnded(false);
+    this.#leg!.hooks.ended(this, cause, false);
+  }
+
   #ringTimeout(): void {
     if (this.#ended || this.#answered) return;
     this.#chanEvent("HangupRequest", "call", this.two, [["Cause", "16"]]);
@@ -455,14 +735,16 @@ export class SimCall {
 
   /** Ends an unanswered call: `busyOrder` follows fixture 11/13 (;2 hangs up first). */
   #finishUnanswered(cause: number, twoFirst: boolean): void {
+    if (this.#leg !== undefined) {
+      this.#finishLegUnanswered(cause);
+      return;
+    }
     const h = this.#host;
     const req = this.#req;
     this.#ended = true;
     this.#clearTimers();
-    const hangupEv = (c: SimChannel, cs: number) => {
-      this.#chanEvent("Hangup", "call", c, [["Cause", String(cs)], ["Cause-txt", causeText(cs)]]);
-      h.removeChannel(c);
-    };
+    this.#abortApp();
+    const hangupEv = (c: SimChannel, cs: number) => this.#hangupChannel(c, cs);
     const status = twoFirst ? dialStatus(cause) : "NOANSWER";
     const reason = twoFirst ? 0 : 3;
     if (twoFirst) {
@@ -506,18 +788,14 @@ export class SimCall {
     const h = this.#host;
     this.#ended = true;
     this.#clearTimers();
-    for (const c of [first, second]) {
-      this.#chanEvent("Hangup", "call", c, [["Cause", String(cause)], [
-        "Cause-txt",
-        causeText(cause),
-      ]]);
-      h.removeChannel(c);
-    }
+    this.#abortApp();
+    for (const c of [first, second]) this.#hangupChannel(c, cause);
     const end = h.wallNow();
     for (const c of [this.two, this.one]) this.#cdr(c, end);
     this.#deviceState("NOT_INUSE");
     this.#deviceState("NOT_INUSE");
     h.callEnded(true);
+    this.#leg?.hooks.ended(this, cause, true);
   }
 
   #cdr(c: SimChannel, endWall: number): void {
@@ -567,6 +845,7 @@ export class SimCall {
   /** Ends the call silently (simulator restart). */
   discard(): void {
     this.#ended = true;
+    this.#app = undefined;
     this.#clearTimers();
   }
 }

@@ -7,10 +7,13 @@
 
 import type { Header } from "../core/message.ts";
 import { messageText } from "../core/serializer.ts";
+import { BridgeTable } from "./_bridges.ts";
 import { parseLocal, SimCall } from "./_channels.ts";
-import type { SimChannel } from "./_channels.ts";
+import type { LegHooks, SimChannel } from "./_channels.ts";
 import type { CallHost, ChannelInfo, OriginateRequest } from "./_channels.ts";
-import type { Dialplan } from "./_dialplan.ts";
+import type { Dialplan, DialplanStep } from "./_dialplan.ts";
+import { QueueTable } from "./_queues.ts";
+import type { QueueOptions } from "./_queues.ts";
 import type { Emitter } from "./_emitter.ts";
 import type { SimClock, TimerHandle } from "./clock.ts";
 
@@ -108,6 +111,7 @@ export interface EngineOptions {
   asteriskVersion: string;
   amiVersion: string;
   loginFailureDelayMs: number;
+  queues: readonly QueueOptions[];
 }
 
 /** The shared state of one simulator. */
@@ -148,6 +152,9 @@ export class SimEngine implements CallHost {
   #batch: Array<() => void> | undefined;
   readonly #timers = new Set<TimerHandle>();
   #front: Array<() => void> = [];
+  #deferred: Array<() => void> = [];
+  readonly bridges: BridgeTable;
+  readonly queues: QueueTable;
 
   constructor(options: EngineOptions) {
     this.users = new Map(options.users.map((u) => [u.username, u]));
@@ -167,6 +174,14 @@ export class SimEngine implements CallHost {
         else send();
       },
     };
+    this.bridges = new BridgeTable(this);
+    this.queues = new QueueTable(this, options.queues);
+  }
+
+  /** Runs `fn` once the current simulated step is over, inside the same batch. */
+  defer(fn: () => void): void {
+    if (this.#batch) this.#deferred.push(fn);
+    else fn();
   }
 
   /** Runs `fn` and delivers what it emitted, priority responses first. */
@@ -179,7 +194,13 @@ export class SimEngine implements CallHost {
     this.#batch = items;
     try {
       fn();
+      // Deferred work may defer more; a bound keeps a bug from looping forever.
+      for (let n = 0; this.#deferred.length > 0; n++) {
+        if (n > 100_000) throw new Error("simulator: deferred work does not settle");
+        this.#deferred.shift()!();
+      }
     } finally {
+      this.#deferred = [];
       this.#batch = undefined;
       const front = this.#front;
       this.#front = [];
@@ -304,10 +325,60 @@ export class SimEngine implements CallHost {
     return this.channelList().map((c) => c.info());
   }
 
+  /** A live channel by Uniqueid. */
+  channelByUniqueid(uniqueid: string): SimChannel | undefined {
+    for (const c of this.#channels.values()) if (c.uniqueid === uniqueid) return c;
+    return undefined;
+  }
+
+  /** Starts a leg for a Dial or a Queue (call inside a batch). */
+  startLeg(
+    caller: SimChannel,
+    iface: string,
+    steps: readonly DialplanStep[] | undefined,
+    app: string,
+    hooks: LegHooks,
+  ): SimCall | undefined {
+    const local = parseLocal(iface);
+    if (!local) return undefined;
+    let run = steps ?? this.dialplan[local.context]?.[local.exten];
+    // A queue member whose extension does not exist rings until the round ends.
+    if (run === undefined && app === "AppQueue") run = [{ app: "Ringing" }, { app: "Ring" }];
+    if (run === undefined) return undefined;
+    const req: OriginateRequest = {
+      channel: iface,
+      actionId: undefined,
+      async: true,
+      application: undefined,
+      data: "",
+      context: local.context,
+      exten: local.exten,
+      priority: "1",
+      callerIdNum: undefined,
+      callerIdName: undefined,
+      timeoutMs: 0,
+      variables: [],
+      respond: () => {},
+    };
+    const call = new SimCall(this, req, local.exten, local.context, {
+      caller,
+      hooks,
+      steps: run,
+      app,
+    });
+    this.stats.callsStarted++;
+    call.startLeg();
+    return call;
+  }
+
   /** Starts an Originate (call inside a batch). Returns false when the technology is unknown. */
   originate(req: OriginateRequest): void {
     const local = parseLocal(req.channel);
-    if (!local) {
+    const inUse = (id: string | undefined) =>
+      id !== undefined && this.channelByUniqueid(id) !== undefined;
+    const conflict = local !== undefined && req.channelId !== undefined &&
+      (inUse(req.channelId) || inUse(req.otherChannelId ?? `${req.channelId};2`));
+    if (!local || conflict) {
       // Unknown technology: nothing is created.
       if (req.async) {
         const h: Header[] = [];
@@ -318,7 +389,7 @@ export class SimEngine implements CallHost {
         } else h.push(["Context", req.context ?? ""], ["Exten", req.exten ?? ""]);
         h.push(
           ["Reason", "0"],
-          ["Uniqueid", "<unknown>"],
+          ["Uniqueid", req.channelId ?? "<unknown>"],
           ["CallerIDNum", req.callerIdNum ?? "<unknown>"],
           ["CallerIDName", req.callerIdName ?? "<unknown>"],
         );
@@ -341,6 +412,9 @@ export class SimEngine implements CallHost {
   reset(): void {
     for (const c of this.#channels.values()) c.call?.discard();
     this.#channels.clear();
+    this.bridges.clear();
+    this.queues.reset();
+    this.clearAllTimers();
     this.startedAt = this.clock.now();
     this.startedWall = this.clock.wallNow();
   }

@@ -10,7 +10,10 @@ import * as tls from "node:tls";
 import { Buffer } from "node:buffer";
 import type { Header } from "../core/message.ts";
 import { messageText } from "../core/serializer.ts";
+import type { BridgeInfo } from "./_bridges.ts";
 import type { ChannelInfo } from "./_channels.ts";
+import { LAB_QUEUES } from "./_queues.ts";
+import type { QueueInfo, QueueMemberOptions, QueueOptions } from "./_queues.ts";
 import { LAB_DIALPLAN } from "./_dialplan.ts";
 import type { Dialplan } from "./_dialplan.ts";
 import { CLASS_BITS, parseClasses, SimEngine } from "./_engine.ts";
@@ -46,6 +49,11 @@ export interface SimulatorOptions {
   tls?: { cert: string; key: string };
   /** `AsteriskVersion` in CoreSettings and `core show version`. */
   asteriskVersion?: string;
+  /**
+   * The queues (queues.conf) the dialplan's `Queue` step waits in. Default
+   * {@link LAB_QUEUES} with the default dialplan, none with a dialplan of your own.
+   */
+  queues?: QueueOptions[];
 }
 
 /** Options of {@link AmiSimulator.flood}. */
@@ -62,7 +70,19 @@ export interface FloodOptions {
 export interface RestartOptions {
   /** Connections are refused for this long after the restart. Default 0. */
   downMs?: number;
+  /**
+   * Keep the calls, bridges and queues (only the AMI sessions go away, as
+   * when the manager module reloads). Default false: like a real Asterisk
+   * restart, every call is gone and the uptime starts over.
+   */
+  keepCalls?: boolean;
 }
+
+/** How a queue member answers, for {@link AmiSimulator.setQueueMemberBehaviour}. */
+export type QueueMemberBehaviour = Pick<
+  QueueMemberOptions,
+  "answerAfterSeconds" | "talkSeconds" | "neverAnswers"
+>;
 
 /** A connection as seen by tests. */
 export interface SessionInfo {
@@ -99,6 +119,8 @@ class Conn {
   #closeAfterFlush = false;
   #reading = false; // inside receive(): text is collected in #out
   #out = "";
+  /** Events still to be dropped silently (a fault). */
+  dropEvents = 0;
 
   constructor(
     readonly sim: AmiSimulator,
@@ -143,6 +165,10 @@ class Conn {
 
   write(text: string, kind: "response" | "event"): void {
     if (this.destroyed || this.ended) return;
+    if (kind === "event" && this.dropEvents > 0) {
+      this.dropEvents--;
+      return;
+    }
     const sim = this.sim;
     if (kind === "response" && sim.responseDelayMs > 0) {
       sim.engine.setTimer(sim.responseDelayMs, () => this.#emit(text, kind));
@@ -328,6 +354,7 @@ export class AmiSimulator {
       asteriskVersion: options.asteriskVersion ?? "20.0.0-amikit-sim",
       amiVersion: (options.banner ?? "Asterisk Call Manager/13.0.0").split("/").pop() ?? "13.0.0",
       loginFailureDelayMs: options.loginFailureDelayMs ?? 1000,
+      queues: options.queues ?? (options.dialplan === undefined ? LAB_QUEUES : []),
     });
     this.#banner = options.banner ?? "Asterisk Call Manager/13.0.0";
     this.writeTimeoutMs = options.writeTimeoutMs ?? 100;
@@ -409,6 +436,81 @@ export class AmiSimulator {
   /** The live simulated channels. */
   get channels(): ChannelInfo[] {
     return this.engine.channelInfos();
+  }
+
+  /** The live bridges. */
+  get bridges(): BridgeInfo[] {
+    return this.engine.bridges.list().map((b) => b.info());
+  }
+
+  /** The queues, their members and waiting callers. */
+  get queues(): QueueInfo[] {
+    return this.engine.queues.infos();
+  }
+
+  /**
+   * Adds a dynamic member to a queue, as the QueueAdd action
+   * (QueueMemberAdded). False when the queue does not exist or has it.
+   *
+   * @param queue the queue's name
+   * @param member interface, name and how it answers
+   * @returns whether it was added
+   */
+  addQueueMember(queue: string, member: QueueMemberOptions): boolean {
+    let ok = false;
+    this.engine.batch(() => ok = this.engine.queues.add(queue, member) === "ok");
+    return ok;
+  }
+
+  /**
+   * Removes a member from a queue, static ones too (QueueMemberRemoved).
+   *
+   * @param queue the queue's name
+   * @param iface the member's interface
+   * @returns whether it was there
+   */
+  removeQueueMember(queue: string, iface: string): boolean {
+    let ok = false;
+    this.engine.batch(() => ok = this.engine.queues.remove(queue, iface, true) === "ok");
+    return ok;
+  }
+
+  /**
+   * Pauses or unpauses a member, as the QueuePause action (QueueMemberPause).
+   *
+   * @param queue the queue's name, or `""` for every queue it is in
+   * @param iface the member's interface
+   * @param paused pause or unpause
+   * @param reason `PausedReason`
+   * @returns whether the member was found
+   */
+  pauseQueueMember(queue: string, iface: string, paused: boolean, reason = ""): boolean {
+    let ok = false;
+    this.engine.batch(() => ok = this.engine.queues.pause(queue, iface, paused, reason));
+    return ok;
+  }
+
+  /**
+   * Changes how a member answers the calls it is offered from now on.
+   *
+   * @param queue the queue's name
+   * @param iface the member's interface
+   * @param behaviour answer after a delay (and talk), or never answer
+   * @returns whether the member was found
+   */
+  setQueueMemberBehaviour(queue: string, iface: string, behaviour: QueueMemberBehaviour): boolean {
+    return this.engine.queues.setBehaviour(queue, iface, behaviour);
+  }
+
+  /**
+   * Drops the next `count` events meant for the selected sessions without a
+   * trace, so that their clients miss them (responses still go out).
+   *
+   * @param count how many events per session
+   * @param filter which sessions (default all open ones)
+   */
+  dropEvents(count: number, filter?: SessionFilter): void {
+    for (const c of this.#select(filter)) c.dropEvents += Math.max(0, Math.floor(count));
   }
 
   /** Closes every socket and the server; pending simulator timers are cancelled. */
@@ -514,14 +616,15 @@ export class AmiSimulator {
 
   /**
    * Simulates an Asterisk restart: every session is dropped and every channel
-   * is gone; new connections are accepted on the same port (after `downMs`).
+   * is gone (unless `keepCalls`); new connections are accepted on the same
+   * port (after `downMs`) and see `FullyBooted` with the new uptime.
    *
-   * @param options downtime
+   * @param options downtime, whether calls survive
    */
   restart(options: RestartOptions = {}): Promise<void> {
     if (options.downMs) this.refuseConnections(options.downMs);
     this.dropAll();
-    this.engine.reset();
+    if (!options.keepCalls) this.engine.reset();
     return Promise.resolve();
   }
 

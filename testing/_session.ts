@@ -58,6 +58,13 @@ const ACTION_CLASSES: Record<string, string> = {
   originate: "originate",
   corestatus: "system,reporting",
   coresettings: "system,reporting",
+  bridgelist: "",
+  bridgeinfo: "",
+  queuestatus: "",
+  queuesummary: "",
+  queueadd: "agent",
+  queueremove: "agent",
+  queuepause: "agent",
 };
 
 interface Filter {
@@ -491,7 +498,7 @@ export class SimSession implements EventTarget {
         ["Application", c.application],
         ["ApplicationData", c.appData],
         ["Duration", fmtDuration(e.now() - c.createdAt)],
-        ["BridgeId", ""],
+        ["BridgeId", c.bridge?.id ?? ""],
       );
       return h;
     });
@@ -521,7 +528,7 @@ export class SimSession implements EventTarget {
         ["EffectiveConnectedLineNum", c.connectedNum],
         ["EffectiveConnectedLineName", c.connectedName],
         ["TimeToHangup", "0"],
-        ["BridgeID", ""],
+        ["BridgeID", c.bridge?.id ?? ""],
         ["Application", c.application],
         ["Data", c.appData],
         ["Nativeformats", "(slin)"],
@@ -731,6 +738,134 @@ export class SimSession implements EventTarget {
   }
 
   /** @internal */
+  bridgelist(msg: AmiMessage): void {
+    const e = this.#engine;
+    const id = msg.actionId;
+    const type = msg.get("BridgeType") ?? "";
+    const items = e.bridges.list().filter((b) => type === "" || b.technology === type).map((b) => {
+      const h: Header[] = [["Event", "BridgeListItem"]];
+      if (id !== undefined && id !== "") h.push(["ActionID", id]);
+      h.push(...b.headers());
+      return h;
+    });
+    this.#listResponse(msg, "Bridge listing will follow", items, "BridgeListComplete");
+  }
+
+  /** @internal */
+  bridgeinfo(msg: AmiMessage): void {
+    const e = this.#engine;
+    const id = msg.actionId;
+    const bridgeId = msg.get("BridgeUniqueid") ?? "";
+    if (bridgeId === "") {
+      this.#error(msg, "BridgeUniqueid must be provided");
+      return;
+    }
+    const b = e.bridges.get(bridgeId);
+    if (b === undefined) {
+      this.#error(msg, "Specified BridgeUniqueid not found");
+      return;
+    }
+    const items = b.channels.map((c) => {
+      const h: Header[] = [["Event", "BridgeInfoChannel"]];
+      if (id !== undefined && id !== "") h.push(["ActionID", id]);
+      h.push(...c.snapshot("", e.channelVars));
+      return h;
+    });
+    this.#listResponse(
+      msg,
+      "Bridge channel listing will follow",
+      items,
+      "BridgeInfoComplete",
+      b.headers(),
+    );
+  }
+
+  /** An ActionID header at the end of each item, as app_queue writes its lists. */
+  #withTrailingId(msg: AmiMessage, items: Header[][]): Header[][] {
+    const id = msg.actionId;
+    if (id === undefined || id === "") return items;
+    return items.map((h) => [...h, ["ActionID", id]]);
+  }
+
+  /** @internal */
+  queuestatus(msg: AmiMessage): void {
+    const items = this.#engine.queues.statusItems(msg.get("Queue") ?? "", msg.get("Member") ?? "");
+    this.#listResponse(
+      msg,
+      "Queue status will follow",
+      this.#withTrailingId(msg, items),
+      "QueueStatusComplete",
+    );
+  }
+
+  /** @internal */
+  queuesummary(msg: AmiMessage): void {
+    const items = this.#engine.queues.summaryItems(msg.get("Queue") ?? "");
+    this.#listResponse(
+      msg,
+      "Queue summary will follow",
+      this.#withTrailingId(msg, items),
+      "QueueSummaryComplete",
+    );
+  }
+
+  /** @internal */
+  queueadd(msg: AmiMessage): void {
+    const queue = msg.get("Queue") ?? "";
+    const iface = msg.get("Interface") ?? "";
+    if (queue === "") return this.#error(msg, "'Queue' not specified.");
+    if (iface === "") return this.#error(msg, "'Interface' not specified.");
+    const penalty = Number(msg.get("Penalty") ?? "0");
+    const r = this.#engine.queues.add(queue, {
+      interface: iface,
+      name: msg.get("MemberName") || undefined,
+      stateInterface: msg.get("StateInterface") || undefined,
+      penalty: Number.isInteger(penalty) && penalty > 0 ? penalty : 0,
+      paused: /^(yes|true|y|t|1|on)$/i.test(msg.get("Paused") ?? ""),
+    });
+    if (r === "ok") this.#success(msg, [["Message", "Added interface to queue"]]);
+    else if (r === "exists") this.#error(msg, "Unable to add interface: Already there");
+    else this.#error(msg, "Unable to add interface to queue: No such queue");
+  }
+
+  /** @internal */
+  queueremove(msg: AmiMessage): void {
+    const queue = msg.get("Queue") ?? "";
+    const iface = msg.get("Interface") ?? "";
+    if (queue === "" || iface === "") {
+      return this.#error(msg, "Need 'Queue' and 'Interface' parameters.");
+    }
+    const r = this.#engine.queues.remove(queue, iface);
+    if (r === "ok") this.#success(msg, [["Message", "Removed interface from queue"]]);
+    else if (r === "notThere") this.#error(msg, "Unable to remove interface: Not there");
+    else if (r === "notDynamic") this.#error(msg, "Member not dynamic");
+    else this.#error(msg, "Unable to remove interface from queue: No such queue");
+  }
+
+  /** @internal */
+  queuepause(msg: AmiMessage): void {
+    const iface = msg.get("Interface") ?? "";
+    const pausedText = msg.get("Paused") ?? "";
+    if (iface === "" || pausedText === "") {
+      return this.#error(msg, "Need 'Interface' and 'Paused' parameters.");
+    }
+    const paused = /^(yes|true|y|t|1|on)$/i.test(pausedText);
+    const found = this.#engine.queues.pause(
+      msg.get("Queue") ?? "",
+      iface,
+      paused,
+      msg.get("Reason") ?? "",
+    );
+    if (!found) this.#error(msg, "Interface not found");
+    else {
+      this.#success(msg, [[
+        "Message",
+        paused ? "Interface paused successfully" : "Interface unpaused successfully",
+      ]]);
+    }
+  }
+
+  /** @internal */
   listcommands(msg: AmiMessage): void {
     const h: Header[] = [];
     for (const [k, cls] of Object.entries(ACTION_CLASSES)) {
@@ -758,6 +893,13 @@ const ACTION_NAMES: Record<string, string> = {
   originate: "Originate",
   corestatus: "CoreStatus",
   coresettings: "CoreSettings",
+  bridgelist: "BridgeList",
+  bridgeinfo: "BridgeInfo",
+  queuestatus: "QueueStatus",
+  queuesummary: "QueueSummary",
+  queueadd: "QueueAdd",
+  queueremove: "QueueRemove",
+  queuepause: "QueuePause",
 };
 
 type Handler = (s: SimSession, m: AmiMessage) => void;
@@ -779,6 +921,13 @@ const HANDLERS: Record<string, Handler> = {
   originate: (s, m) => s.originate(m),
   corestatus: (s, m) => s.corestatus(m),
   coresettings: (s, m) => s.coresettings(m),
+  bridgelist: (s, m) => s.bridgelist(m),
+  bridgeinfo: (s, m) => s.bridgeinfo(m),
+  queuestatus: (s, m) => s.queuestatus(m),
+  queuesummary: (s, m) => s.queuesummary(m),
+  queueadd: (s, m) => s.queueadd(m),
+  queueremove: (s, m) => s.queueremove(m),
+  queuepause: (s, m) => s.queuepause(m),
 };
 
 /** Asterisk's `Events`/`EventMask` parsing: on/off words, or a class list. */

@@ -17,6 +17,7 @@
 export { AmiSimulator, floodChunks } from "./_server.ts";
 export type {
   FloodOptions,
+  QueueMemberBehaviour,
   RestartOptions,
   SessionFilter,
   SessionInfo,
@@ -24,7 +25,18 @@ export type {
 } from "./_server.ts";
 export type { SimulatorStats, SimUser } from "./_engine.ts";
 export type { ChannelInfo } from "./_channels.ts";
-export { answerAndWait, busy, hangupWithCause, LAB_DIALPLAN, noAnswer } from "./_dialplan.ts";
+export type { BridgeInfo } from "./_bridges.ts";
+export { LAB_QUEUES } from "./_queues.ts";
+export type { QueueInfo, QueueMemberInfo, QueueMemberOptions, QueueOptions } from "./_queues.ts";
+export {
+  answerAndWait,
+  busy,
+  dial,
+  hangupWithCause,
+  LAB_DIALPLAN,
+  noAnswer,
+  queueCall,
+} from "./_dialplan.ts";
 export type { AnswerAndWaitOptions, Dialplan, DialplanStep } from "./_dialplan.ts";
 export { ManualClock, RealClock } from "./clock.ts";
 export type { Header } from "../core/message.ts";
