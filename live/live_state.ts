@@ -580,6 +580,8 @@ export class LiveStateImpl implements LiveState {
     if (hidden.length > 0) throw new LiveEventsHiddenError(this.#client.node, hidden);
     if (!this.#unsupported.has("CoreStatus")) await this.#startup(gen);
     await this.#list(gen, "CoreShowChannels", "channels");
+    // The bridges' own fields (type, technology, name); members come with the channels.
+    if (!this.#unsupported.has("BridgeList")) await this.#list(gen, "BridgeList", "bridges");
     if (this.#wantQueues && !this.#unsupported.has("QueueStatus")) {
       await this.#list(gen, "QueueStatus", "queues");
     }
@@ -808,8 +810,8 @@ export function createLiveState(cluster: Cluster, options?: LiveStateOptions): L
  * every event and state change of the client.
  *
  * On every `ready` (the first and each after a reconnect) and on
- * {@link LiveState.resync}, it runs `CoreStatus`, `CoreShowChannels`, then
- * `QueueStatus`, and merges each list at the point where it completed in the
+ * {@link LiveState.resync}, it runs `CoreStatus`, `CoreShowChannels`,
+ * `BridgeList`, then `QueueStatus`, and merges each list at the point where it completed in the
  * event stream (an event after the list wins over it). A restart of Asterisk
  * purges the model before the lists merge (`serverRestart`): a `FullyBooted`
  * (sent at each login) whose Uptime is below the last one plus the time

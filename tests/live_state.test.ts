@@ -359,7 +359,7 @@ describe("the list position", () => {
       assert.deepEqual(liveIds(live), ["a", "b", "c"]);
       assert.equal(live.channels.get("a")?.state, 6);
       assert.equal(live.channels.get("b")?.state, 4);
-      assert.deepEqual(live.stats().unsupported, ["CoreStatus", "QueueStatus"]);
+      assert.deepEqual(live.stats().unsupported, ["CoreStatus", "BridgeList", "QueueStatus"]);
       assert.equal(live.stats().clampedLists, 0);
     } finally {
       live.close();
