@@ -59,7 +59,7 @@ import { BridgeStore } from "./_bridges.ts";
 import { type ChannelPatch, ChannelStore } from "./_channels.ts";
 import { type LiveModelStats, ModelContext } from "./_context.ts";
 import { QueueStore } from "./_queues.ts";
-import { CHANNEL_PREFIXES, readBridge } from "./_snapshot.ts";
+import { readBridge, snapshotPrefixes } from "./_snapshot.ts";
 import type {
   LiveBridge,
   LiveCall,
@@ -201,7 +201,7 @@ export class LiveModel {
             now,
           );
         }
-        for (const p of CHANNEL_PREFIXES) {
+        for (const p of snapshotPrefixes(event)) {
           if (p !== "") channels.snapshot(event, p, undefined, at, now);
         }
         return;
@@ -253,10 +253,10 @@ export class LiveModel {
         break;
       }
     }
-    channels.snapshot(event, "", patch, at, now);
-    for (let i = 1; i < CHANNEL_PREFIXES.length; i++) {
-      channels.snapshot(event, CHANNEL_PREFIXES[i], undefined, at, now);
-    }
+    // The plain snapshot first (with the patch), then the prefixed ones in header order.
+    const prefixes = snapshotPrefixes(event);
+    if (prefixes.includes("")) channels.snapshot(event, "", patch, at, now);
+    for (const p of prefixes) if (p !== "") channels.snapshot(event, p, undefined, at, now);
     if (name.startsWith("Queue")) this.#queues.event(name, event, at, now);
   }
 
