@@ -84,11 +84,11 @@ async function advanceUntil(
 }
 
 describe("live state on the simulator", () => {
-  test("20 calls up before connect are all there after synced(); hangups while connected are `hangup`", async () => {
+  test("200 calls up before connect are all there and paired after synced(); hangups while connected are `hangup`", async () => {
     await withLab(async ({ sim, clock, dialer }) => {
-      await originate(dialer, "long", 20);
+      await originate(dialer, "long", 200);
       await originate(dialer, "short", 3);
-      assert.equal(sim.channels.length, 46);
+      assert.equal(sim.channels.length, 406);
       const client = new Client(options(sim, clock), defaultConnector());
       const live = createLiveState(client);
       const removed: LiveChannelChange[] = [];
@@ -100,12 +100,18 @@ describe("live state on the simulator", () => {
         await within(live.synced({ timeoutMs: 10_000 }), 5_000, "synced");
         assert.equal(live.status, "live");
         assert.deepEqual(liveIds(live), simIds(sim));
-        assert.equal(live.calls.size, 23);
+        assert.equal(live.calls.size, 203);
+        for (const call of live.calls.values()) {
+          // Each call is its Local pair: ;1 and ;2 of one name, sharing the Linkedid.
+          const names = call.channels.map((id) => live.channels.get(id)?.name ?? "").sort();
+          assert.equal(names.length, 2, call.linkedid);
+          assert.equal(names[0].replace(/;1$/, ""), names[1].replace(/;2$/, ""));
+        }
         const one = sim.channels[0];
         assert.equal(live.byName(one.name)?.uniqueid, one.uniqueid);
 
         clock.advance(6_000); // the short calls hang up
-        await until(() => live.channels.size === 40, 5_000, "the short calls gone");
+        await until(() => live.channels.size === 400, 5_000, "the short calls gone");
         assert.deepEqual(liveIds(live), simIds(sim));
         assert.equal(removed.length, 6);
         assert.ok(removed.every((c) => c.reason === "hangup" && c.cause === 16));
