@@ -25,7 +25,7 @@ const ORIGINATE = {
 
 async function withClient(
   over: Partial<ClientOptions>,
-  fn: (lab: { sim: AmiSimulator; client: Client; clock: ManualClock }) => Promise<void>,
+  fn: (lab: { sim: AmiSimulator; client: Client; clock: ManualClock }) => Promise<void> | void,
 ): Promise<void> {
   const clock = new ManualClock();
   const sim = await AmiSimulator.start({ clock, dialplan: { t: { long: answerAndWait(600) } } });
@@ -132,7 +132,7 @@ describe("the Filter trap, on the simulator", () => {
   });
 
   test("the live state refuses to run blind: a mask without dialplan and system at once; a Filter added later at the next sync", async () => {
-    await withClient({ events: "call,agent" }, async ({ client }) => {
+    await withClient({ events: "call,agent" }, ({ client }) => {
       assert.throws(
         () => createLiveState(client),
         (e: unknown) => {
