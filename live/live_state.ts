@@ -110,6 +110,8 @@ export interface LiveStateStats extends LiveModelStats {
   readonly listenerErrors: number;
   /** Resyncs started by drops or a degraded model ({@link LiveStateOptions.autoResync}). */
   readonly autoResyncs: number;
+  /** Lists whose item count differed from their `ListItems` (not merged; the sync is tried again). */
+  readonly shortLists: number;
   /** Events the session dropped (from its drop summaries): each summary asks for a resync. */
   readonly eventDrops: number;
   /** Lists whose position was past the events applied (a queue dropped events), merged at the last event. */
@@ -274,6 +276,7 @@ export class LiveStateImpl implements LiveState {
   #timer: unknown = undefined;
   #timerAt: number | undefined;
   #autoResyncs = 0;
+  #shortLists = 0;
   #eventDrops = 0;
   #status: LiveSyncStatus = "stale";
   #since: number;
@@ -398,6 +401,7 @@ export class LiveStateImpl implements LiveState {
       listenerErrors: this.#listenerErrors,
       clampedLists: this.#clamped,
       autoResyncs: this.#autoResyncs,
+      shortLists: this.#shortLists,
       eventDrops: this.#eventDrops,
       originates: this.#originates.size,
       unsupported: [...this.#unsupported],
@@ -653,6 +657,13 @@ export class LiveStateImpl implements LiveState {
       throw error;
     }
     if (gen !== this.#gen) throw SUPERSEDED;
+    // A list that lost items on the way would remove them as `vanished`: try again instead.
+    // (QueueStatus's ListItems counts members and entries only, so it is not checked.)
+    const said = result.complete.get("ListItems");
+    if (kind !== "queues" && said !== undefined && Number(said) !== result.events.length) {
+      this.#shortLists++;
+      throw new Error(`${action}: ${result.events.length} items where ListItems says ${said}`);
+    }
     let at = base + result.eventsBefore;
     if (at > this.#model.position || at < 0) {
       this.#clamped++;

@@ -230,6 +230,40 @@ describe("automatic resync", () => {
     );
   });
 
+  test("a list whose item count differs from its ListItems is not merged; the sync is tried again", async () => {
+    let lists = 0;
+    const server: ScriptedServer = new ScriptedServer({
+      reply: (action, id): string | undefined => {
+        if (action !== "CoreShowChannels") return undefined;
+        const text = channelsList(id, ["a", "b"]);
+        // The first answer loses an item on the way (ListItems still says 2).
+        return ++lists === 1
+          ? text.replace(/Event: CoreShowChannel\r\n(?:[^\r]+\r\n)+\r\n/, "")
+          : text;
+      },
+    });
+    const clock = new ManualClock();
+    const client = new Client(
+      { host: "x", username: "u", secret: "s", clock, keepaliveIdleMs: 0, reconnect: false },
+      server.connector,
+    );
+    const live = createLiveState(client, { retryMs: 5_000 });
+    try {
+      await client.start();
+      await settle();
+      assert.equal(live.status, "syncing");
+      assert.equal(live.stats().shortLists, 1);
+      assert.equal(live.channels.size, 0, "nothing merged from the short list");
+      clock.advance(5_000);
+      await live.synced({ timeoutMs: 1_000 });
+      assert.deepEqual([...live.channels.keys()].sort(), ["a", "b"]);
+      assert.equal(live.stats().syncFailures, 1);
+    } finally {
+      live.close();
+      client.destroy();
+    }
+  });
+
   test("autoResync: false leaves the ghost until resync()", async () => {
     const truth = new Set(["a", "b"]);
     await withScripted(truth, { autoResync: false }, async ({ server, clock, live }) => {
