@@ -114,6 +114,7 @@ export type {
   CompletionStrategy,
   ConnectionStats,
   DropPolicy,
+  DropSummaryNotice,
   EventListResult,
   LogoffResult,
   OriginateResult,

@@ -32,7 +32,15 @@ import type {
   AmiEvent,
   AmiEventName,
 } from "../core/ami.ts";
-import type { Action, ActionFields } from "../core/serializer.ts";
+import { type Action, type ActionFields, fieldEntries } from "../core/serializer.ts";
+import { isAsyncOriginate } from "../core/originate.ts";
+import {
+  type EventFilterRule,
+  filterRule,
+  filtersPass,
+  maskHasClass,
+  ORIGINATE_RESPONSE_FILTER,
+} from "./_filters.ts";
 import type { TlsOptions, TransportConnector } from "./transport.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import { type Clock, REAL_CLOCK } from "./clock.ts";
@@ -304,6 +312,7 @@ export class Client implements AsyncDisposable {
   readonly #dispatcher: Dispatcher;
   readonly #streams = new StreamSet<AmiMessage>();
   readonly #stateListeners = new Set<(change: StateChange) => void>();
+  readonly #dropListeners = new Set<(notice: DropSummaryNotice) => void>();
   #session: Session | undefined;
   #sessionAttempt = 0;
   #connecting: PendingConnect | undefined;
@@ -311,6 +320,9 @@ export class Client implements AsyncDisposable {
   #started: { resolve(): void; reject(error: Error): void } | undefined;
   #closed: { promise: Promise<void>; resolve(): void } | undefined;
   #filters: Action[] = [];
+  /** The remembered Filters as rules, to tell what they let through. */
+  #filterRules: EventFilterRule[] = [];
+  #ownFilter = false;
   #eventMask: Action | undefined;
   // Counters.
   /** Counters of the sessions that ended. */
@@ -451,6 +463,10 @@ export class Client implements AsyncDisposable {
     options: ActionOptions = NO_OPTIONS,
   ): Promise<ActionResult> {
     const action: Action = { name, fields };
+    if (this.#filterRules.length > 0 && isAsyncOriginate(name, fields)) {
+      const hidden = this.#originateHidden(name);
+      if (hidden !== undefined) return Promise.reject(hidden);
+    }
     const session = this.#session;
     const state = this.#sup.state;
     let promise: Promise<ActionResult>;
@@ -551,6 +567,19 @@ export class Client implements AsyncDisposable {
     return () => this.#stateListeners.delete(listener);
   }
 
+  /**
+   * Observes the session's coalesced drop summaries (events its bounded queue
+   * dropped; at most one per `dropSummaryIntervalMs`). For bindings that must
+   * see every event, such as the live model, which resyncs on it.
+   *
+   * @param listener called with each summary (isolated like every listener)
+   * @returns a function that removes the listener
+   */
+  onDrops(listener: (notice: DropSummaryNotice) => void): () => void {
+    this.#dropListeners.add(listener);
+    return () => this.#dropListeners.delete(listener);
+  }
+
   /** The client's counters, as a plain snapshot. */
   stats(): ClientStats {
     const session = this.#session?.stats();
@@ -566,7 +595,7 @@ export class Client implements AsyncDisposable {
       totals,
       eventsDispatched: this.#eventsDispatched,
       listenerErrors: this.#listenerErrors,
-      listeners: this.#dispatcher.size + this.#stateListeners.size,
+      listeners: this.#dispatcher.size + this.#stateListeners.size + this.#dropListeners.size,
       streamDrops: this.#streams.dropped,
       waitingActions: sup.waiting,
       rejectedDisconnected: this.#rejectedDisconnected,
@@ -772,9 +801,60 @@ export class Client implements AsyncDisposable {
       return;
     }
     const key = JSON.stringify(action.fields ?? null);
-    if (!this.#filters.some((f) => JSON.stringify(f.fields ?? null) === key)) {
-      this.#filters.push(action);
+    if (this.#filters.some((f) => JSON.stringify(f.fields ?? null) === key)) return;
+    this.#filters.push(action);
+    const rule = filterRule(action.fields);
+    if (rule === undefined) return;
+    this.#filterRules.push(rule);
+    // A whitelist that would hide OriginateResponse: the client adds its own
+    // whitelist for it (sent now, replayed after each login), so that async
+    // Originates still complete. A blacklist that hides it is not undone:
+    // async Originates are refused at once instead (see #originateHidden).
+    if (this.#ownFilter || filtersPass(this.#filterRules, "OriginateResponse", "call")) return;
+    const own = filterRule(ORIGINATE_RESPONSE_FILTER) as EventFilterRule;
+    if (!filtersPass([...this.#filterRules, own], "OriginateResponse", "call")) return;
+    this.#ownFilter = true;
+    const ownAction: Action = { name: "Filter", fields: ORIGINATE_RESPONSE_FILTER };
+    this.#filters.push(ownAction);
+    this.#filterRules.push(own);
+    this.#session?.send(ownAction).catch((error: unknown) => {
+      logger.warn("{node}: adding the OriginateResponse filter failed: {error}", {
+        node: this.node,
+        error,
+      });
+    });
+  }
+
+  /** The error for an async Originate whose OriginateResponse the Filters would hide, if they do. */
+  #originateHidden(name: string): LocalProtocolError | undefined {
+    if (filtersPass(this.#filterRules, "OriginateResponse", "call")) return undefined;
+    return new LocalProtocolError(
+      `${name} (async) completes on its OriginateResponse, but a Filter of this session ` +
+        `(a blacklist, "!...") hides OriginateResponse events, so it could only time out: ` +
+        `remove that filter, or add a narrower one`,
+    );
+  }
+
+  /**
+   * Whether the session's event mask (Login's `events`, or the last
+   * `Events` action) and its remembered `Filter`s let an event of this name
+   * and class through, as Asterisk decides it (a filter on other headers is
+   * tested against a text with just `Event` and `Privilege`). Bindings that
+   * depend on events (the live model) check it and refuse to run blind.
+   *
+   * @param name the event's name (`Newchannel`)
+   * @param cls its class (`call`, `dialplan`, `agent`, `system`, ...)
+   * @returns whether such events can arrive (the user's read permission aside)
+   */
+  receives(name: string, cls: string): boolean {
+    let mask: string | boolean | undefined = this.#options.events;
+    if (this.#eventMask !== undefined) {
+      mask = "";
+      for (const [k, v] of fieldEntries(this.#eventMask.fields)) {
+        if (k.toLowerCase() === "eventmask") mask = v;
+      }
     }
+    return maskHasClass(mask, cls) && filtersPass(this.#filterRules, name, cls);
   }
 
   #wait(action: Action, options: ActionOptions): Promise<ActionResult> {
@@ -893,6 +973,13 @@ export class Client implements AsyncDisposable {
       total: notice.totalDropped,
       depth: notice.depth,
     });
+    for (const l of [...this.#dropListeners]) {
+      try {
+        l(notice);
+      } catch (error) {
+        this.#listenerError(error);
+      }
+    }
   }
 
   /** Counts every listener failure; logs at most one record per second (coalesced). */

@@ -169,6 +169,11 @@ export class Cluster implements AsyncDisposable {
     for (const start of starts) start();
   }
 
+  /** The cluster's clock (every node's client runs on it unless its options give another). */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
   /** The node names, in the order given. */
   get nodes(): readonly string[] {
     return [...this.#nodes.keys()];

@@ -57,29 +57,130 @@ export function unknownToEmpty(v: string | undefined): string {
  * DeviceStateChange, which have no state, are never snapshots).
  */
 export function readChannel(m: AmiMessage, prefix: string): ChannelSnapshot | undefined {
-  const uniqueid = m.get(prefix + "Uniqueid");
-  if (uniqueid === undefined || uniqueid === "" || uniqueid === "<unknown>") return undefined;
-  const state = m.get(prefix + "ChannelState");
-  if (state === undefined) return undefined;
+  // One pass over the headers (a lookup per field would scan them a dozen times).
+  const headers = m.headers;
+  const pl = prefix.length;
+  const v: (string | undefined)[] = new Array(FIELD_COUNT);
   const variables: [string, string][] = [];
-  for (const kv of m.getAll(prefix + "ChanVariable")) {
-    const eq = kv.indexOf("=");
-    if (eq > 0) variables.push([kv.slice(0, eq), kv.slice(eq + 1)]);
+  for (let i = 0; i < headers.length; i++) {
+    const k = headers[i][0];
+    if (pl > 0 && (k.length <= pl || !startsWithIgnoreCase(k, prefix))) continue;
+    const field = pl === 0 ? k : k.slice(pl);
+    let f = FIELDS_EXACT.get(field);
+    if (f === undefined) {
+      if (!FIELD_LENGTHS.has(field.length)) continue;
+      f = FIELDS_LOWER.get(field.toLowerCase());
+      if (f === undefined) continue;
+    }
+    if (f === F_VAR) {
+      const kv = headers[i][1];
+      const eq = kv.indexOf("=");
+      if (eq > 0) variables.push([kv.slice(0, eq), kv.slice(eq + 1)]);
+    } else if (v[f] === undefined) v[f] = headers[i][1];
   }
+  const uniqueid = v[F_UNIQUEID];
+  if (uniqueid === undefined || uniqueid === "" || uniqueid === "<unknown>") return undefined;
+  const state = v[F_STATE];
+  if (state === undefined) return undefined;
   return {
     uniqueid,
-    name: m.get(prefix + "Channel") ?? "",
+    name: v[F_CHANNEL] ?? "",
     state: Number(state) || 0,
-    stateDesc: m.get(prefix + "ChannelStateDesc") ?? "",
-    linkedid: m.get(prefix + "Linkedid") ?? uniqueid,
-    callerId: party(m.get(prefix + "CallerIDNum"), m.get(prefix + "CallerIDName")),
-    connectedLine: party(m.get(prefix + "ConnectedLineNum"), m.get(prefix + "ConnectedLineName")),
-    accountCode: m.get(prefix + "AccountCode") ?? "",
-    context: m.get(prefix + "Context") ?? "",
-    exten: m.get(prefix + "Exten") ?? "",
-    priority: Number(m.get(prefix + "Priority")) || 0,
+    stateDesc: v[F_STATE_DESC] ?? "",
+    linkedid: v[F_LINKEDID] ?? uniqueid,
+    callerId: party(v[F_CID_NUM], v[F_CID_NAME]),
+    connectedLine: party(v[F_CL_NUM], v[F_CL_NAME]),
+    accountCode: v[F_ACCOUNT] ?? "",
+    context: v[F_CONTEXT] ?? "",
+    exten: v[F_EXTEN] ?? "",
+    priority: Number(v[F_PRIORITY]) || 0,
     variables,
   };
+}
+
+const FIELD_NAMES = [
+  "Uniqueid",
+  "ChannelState",
+  "Channel",
+  "ChannelStateDesc",
+  "Linkedid",
+  "CallerIDNum",
+  "CallerIDName",
+  "ConnectedLineNum",
+  "ConnectedLineName",
+  "AccountCode",
+  "Context",
+  "Exten",
+  "Priority",
+  "ChanVariable",
+] as const;
+const [
+  F_UNIQUEID,
+  F_STATE,
+  F_CHANNEL,
+  F_STATE_DESC,
+  F_LINKEDID,
+  F_CID_NUM,
+  F_CID_NAME,
+  F_CL_NUM,
+  F_CL_NAME,
+  F_ACCOUNT,
+  F_CONTEXT,
+  F_EXTEN,
+  F_PRIORITY,
+  F_VAR,
+] = FIELD_NAMES.map((_, i) => i);
+const FIELD_COUNT = FIELD_NAMES.length;
+const FIELDS_EXACT: ReadonlyMap<string, number> = new Map(FIELD_NAMES.map((n, i) => [n, i]));
+const FIELDS_LOWER: ReadonlyMap<string, number> = new Map(
+  FIELD_NAMES.map((n, i) => [n.toLowerCase(), i]),
+);
+const FIELD_LENGTHS: ReadonlySet<number> = new Set(FIELD_NAMES.map((n) => n.length));
+
+/** Whether `key` starts with `prefix` in any case (ASCII letters); allocates nothing. */
+function startsWithIgnoreCase(key: string, prefix: string): boolean {
+  for (let i = 0; i < prefix.length; i++) {
+    const x = key.charCodeAt(i);
+    const y = prefix.charCodeAt(i);
+    if (x !== y && (x | 0x20) !== (y | 0x20)) return false;
+  }
+  return true;
+}
+
+const LOWER_PREFIXES: ReadonlySet<string> = new Set(CHANNEL_PREFIXES.map((p) => p.toLowerCase()));
+const UNIQUEID = "uniqueid";
+
+/**
+ * The prefixes under which a message carries a channel snapshot, in the
+ * order of its headers: one pass over the header names (a key ending in
+ * `Uniqueid` whose start is a known prefix), so that an event with only its
+ * own snapshot costs no lookup per possible prefix.
+ *
+ * @param m the message
+ * @returns the prefixes as spelt in the message (`""` for the plain one)
+ */
+export function snapshotPrefixes(m: AmiMessage): string[] {
+  const out: string[] = [];
+  const headers = m.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const k = headers[i][0];
+    const n = k.length - UNIQUEID.length;
+    if (n < 0 || !endsWithLower(k, UNIQUEID)) continue;
+    const prefix = n === 0 ? "" : k.slice(0, n);
+    if ((n === 0 || LOWER_PREFIXES.has(prefix.toLowerCase())) && !out.includes(prefix)) {
+      out.push(prefix);
+    }
+  }
+  return out;
+}
+
+/** Whether `key` ends with `lower` (ASCII letters), in any case; allocates nothing. */
+function endsWithLower(key: string, lower: string): boolean {
+  const off = key.length - lower.length;
+  for (let i = 0; i < lower.length; i++) {
+    if ((key.charCodeAt(off + i) | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** A bridge snapshot (`<prefix>BridgeUniqueid`, `BridgeType`, ...). */

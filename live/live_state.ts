@@ -7,11 +7,15 @@
  */
 
 import type { Client, StateChange } from "../client/client.ts";
+import type { Cluster } from "../client/cluster.ts";
 import type { Clock } from "../client/clock.ts";
 import { ActionError, ConnectError, NotReadyError } from "../core/errors.ts";
 import type { AmiMessage } from "../core/message.ts";
 import { type ActionFields, fieldEntries } from "../core/serializer.ts";
+import { type LiveClusterState, LiveClusterStateImpl } from "./live_cluster.ts";
 import { LiveModel, type LiveModelStats } from "./model.ts";
+import { AutoResync, type ResyncAction } from "./_resync.ts";
+import { hiddenEvents, LiveEventsHiddenError } from "./_requirements.ts";
 import {
   type LiveOriginateHandle,
   type LiveOriginateOptions,
@@ -45,6 +49,8 @@ export type LiveSyncStatus = "syncing" | "live" | "stale";
 export interface LiveStateStatus {
   /** Always `status`. */
   readonly type: "status";
+  /** The node (the client's `node` name). */
+  readonly node: string;
   /** The sync status. */
   readonly status: LiveSyncStatus;
   /** The model's health: `degraded` once a cap refused a record. */
@@ -61,6 +67,16 @@ export interface LiveStateOptions extends LiveModelOptions {
   readonly listTimeoutMs?: number;
   /** Delay before a failed sync is tried again while the client stays ready, ms. Default 5,000. */
   readonly retryMs?: number;
+  /**
+   * Resync by itself when the session dropped events (`Client.onDrops`) or
+   * the model turned `degraded`. Default `true`.
+   */
+  readonly autoResync?: boolean;
+  /**
+   * The least time between the starts of two automatic resyncs, ms (at most
+   * one sync runs at a time; a flood of drops cannot loop). Default 10,000.
+   */
+  readonly autoResyncIntervalMs?: number;
   /** Run `QueueStatus` in each sync (skipped for good if the server refuses it). Default `true`. */
   readonly queues?: boolean;
   /** Originate handles open at once; {@link LiveState.originate} refuses beyond. Default 1,000. */
@@ -92,6 +108,12 @@ export interface LiveStateStats extends LiveModelStats {
   readonly restarts: number;
   /** Listener exceptions (isolated: counted, never rethrown). */
   readonly listenerErrors: number;
+  /** Resyncs started by drops or a degraded model ({@link LiveStateOptions.autoResync}). */
+  readonly autoResyncs: number;
+  /** Lists whose item count differed from their `ListItems` (not merged; the sync is tried again). */
+  readonly shortLists: number;
+  /** Events the session dropped (from its drop summaries): each summary asks for a resync. */
+  readonly eventDrops: number;
   /** Lists whose position was past the events applied (a queue dropped events), merged at the last event. */
   readonly clampedLists: number;
   /** Originate handles still open. */
@@ -101,15 +123,12 @@ export interface LiveStateStats extends LiveModelStats {
 }
 
 /**
- * A live view of one server's channels, bridges, calls and queues, kept by
- * the client's events and repaired by lists at each (re)connect. Made by
- * {@link createLiveState}.
+ * What a live state of one server and of a cluster have in common: the
+ * views, the listeners, `synced`, `resync` and `close`.
  */
-export interface LiveState {
+export interface LiveView {
   /** The sync status (see {@link LiveSyncStatus}). */
   readonly status: LiveSyncStatus;
-  /** The client clock's time when {@link LiveState.status} last changed. */
-  readonly since: number;
   /** The model's health: `degraded` once a cap refused a record, until a channels list merges clean. */
   readonly health: LiveStatus;
   /** Channels by Uniqueid. */
@@ -178,6 +197,18 @@ export interface LiveState {
   synced(options?: LiveSyncedOptions): Promise<void>;
   /** Runs the lists again (say, after `health` turned `degraded`); nothing when the client is not ready. */
   resync(): void;
+  /** Detaches from the client (every listener removed, no timer left); the views stay readable. Idempotent. */
+  close(): void;
+}
+
+/**
+ * A live view of one server's channels, bridges, calls and queues, kept by
+ * the client's events and repaired by lists at each (re)connect. Made by
+ * {@link createLiveState}.
+ */
+export interface LiveState extends LiveView {
+  /** The client clock's time when {@link LiveState.status} last changed. */
+  readonly since: number;
   /**
    * Sends an async Originate tagged with a `ChannelId` and returns its
    * handle at once. The channels whose Uniqueid is the ChannelId (or the
@@ -205,8 +236,6 @@ export interface LiveState {
    * @returns a new object
    */
   stats(): LiveStateStats;
-  /** Detaches from the client (every listener removed, no timer left); the views stay readable. Idempotent. */
-  close(): void;
 }
 
 /** Added to the Originate's ring timeout for the action's deadline, and to that for the handle's. */
@@ -223,7 +252,8 @@ type AnyListener = (change: any) => void;
 /** Thrown inside a sync that a newer sync or a disconnect made pointless. */
 const SUPERSEDED: unique symbol = Symbol("superseded");
 
-class LiveStateImpl implements LiveState {
+/** The live state of one client (exported for the cluster's live state only). */
+export class LiveStateImpl implements LiveState {
   readonly #client: Client;
   readonly #clock: Clock;
   readonly #model: LiveModel;
@@ -238,11 +268,20 @@ class LiveStateImpl implements LiveState {
   };
   readonly #offEvent: () => void;
   readonly #offState: () => void;
+  readonly #offDrops: () => void;
+  readonly #auto: AutoResync | undefined;
+  /** When a failed sync is tried again, if it is to be. */
+  #retryAt: number | undefined;
+  /** The one timer, armed for the earliest of `#retryAt` and the auto policy's deadline. */
+  #timer: unknown = undefined;
+  #timerAt: number | undefined;
+  #autoResyncs = 0;
+  #shortLists = 0;
+  #eventDrops = 0;
   #status: LiveSyncStatus = "stale";
   #since: number;
   #detail = "";
   #gen = 0;
-  #retry: unknown = undefined;
   #closed = false;
   #clientClosed = false;
   #waiters = new Set<{ resolve(): void; reject(e: Error): void }>();
@@ -261,9 +300,11 @@ class LiveStateImpl implements LiveState {
   #idSeq = 0;
 
   constructor(client: Client, options: LiveStateOptions) {
+    const hidden = hiddenEvents(client, options.queues ?? true);
+    if (hidden.length > 0) throw new LiveEventsHiddenError(client.node, hidden);
     this.#client = client;
     this.#clock = client.clock;
-    this.#model = new LiveModel(options);
+    this.#model = new LiveModel(options, client.node);
     this.#listTimeoutMs = options.listTimeoutMs;
     this.#retryMs = options.retryMs ?? 5_000;
     this.#wantQueues = options.queues ?? true;
@@ -274,6 +315,13 @@ class LiveStateImpl implements LiveState {
       `amikit-${++liveStates}-${Math.floor(this.#since).toString(36)}-`;
     this.#offEvent = client.on("*", (event) => this.#onEvent(event));
     this.#offState = client.onStateChange((change) => this.#onState(change));
+    this.#auto = options.autoResync === false
+      ? undefined
+      : new AutoResync(options.autoResyncIntervalMs ?? 10_000);
+    this.#offDrops = client.onDrops((notice) => {
+      this.#eventDrops += notice.dropped;
+      this.#wantResync();
+    });
     if (client.state === "ready") this.#scheduleSync();
     else if (client.state === "closed") this.#clientClosed = true;
   }
@@ -352,6 +400,9 @@ class LiveStateImpl implements LiveState {
       restarts: this.#restarts,
       listenerErrors: this.#listenerErrors,
       clampedLists: this.#clamped,
+      autoResyncs: this.#autoResyncs,
+      shortLists: this.#shortLists,
+      eventDrops: this.#eventDrops,
       originates: this.#originates.size,
       unsupported: [...this.#unsupported],
     };
@@ -364,7 +415,10 @@ class LiveStateImpl implements LiveState {
     this.#gen++;
     this.#offEvent();
     this.#offState();
-    this.#clearRetry();
+    this.#offDrops();
+    this.#retryAt = undefined;
+    this.#auto?.reset();
+    this.#arm();
     for (const k of Object.keys(this.#listeners) as Kind[]) this.#listeners[k] = [];
     this.#rejectWaiters();
     this.#originates.close();
@@ -471,7 +525,9 @@ class LiveStateImpl implements LiveState {
       return;
     }
     this.#gen++;
-    this.#clearRetry();
+    this.#retryAt = undefined;
+    this.#auto?.reset();
+    this.#arm();
     this.#setStatus("stale", change.state);
     if (change.state === "closed") {
       this.#clientClosed = true;
@@ -487,7 +543,9 @@ class LiveStateImpl implements LiveState {
    */
   #scheduleSync(): void {
     const gen = ++this.#gen;
-    this.#clearRetry();
+    this.#retryAt = undefined;
+    this.#auto?.started(this.#clock.now());
+    this.#arm();
     this.#setStatus("syncing", "");
     Promise.resolve().then(() => {
       if (gen !== this.#gen) return;
@@ -499,25 +557,35 @@ class LiveStateImpl implements LiveState {
           const ws = [...this.#waiters];
           this.#waiters.clear();
           for (const w of ws) w.resolve();
+          this.#syncEnded();
         },
         (error: unknown) => {
           if (error === SUPERSEDED || gen !== this.#gen) return;
           this.#syncFailures++;
           this.#detail = error instanceof Error ? error.message : String(error);
-          if (this.#client.state === "ready" && !this.#closed) {
-            this.#retry = this.#clock.setTimer(this.#retryMs, () => {
-              this.#retry = undefined;
-              if (gen === this.#gen) this.#scheduleSync();
-            });
+          if (error instanceof LiveEventsHiddenError) {
+            // Not retried: nothing changes until the user fixes the mask or the Filters.
+            const ws = [...this.#waiters];
+            this.#waiters.clear();
+            for (const w of ws) w.reject(error);
+            this.#setStatus("stale", error.message); // not kept current: blind to what it needs
+          } else if (this.#client.state === "ready" && !this.#closed) {
+            this.#retryAt = this.#clock.now() + this.#retryMs;
           }
+          this.#syncEnded();
         },
       );
     });
   }
 
   async #sync(gen: number): Promise<void> {
+    // A Filter or Events action sent since: fail fast rather than run blind.
+    const hidden = hiddenEvents(this.#client, this.#wantQueues);
+    if (hidden.length > 0) throw new LiveEventsHiddenError(this.#client.node, hidden);
     if (!this.#unsupported.has("CoreStatus")) await this.#startup(gen);
     await this.#list(gen, "CoreShowChannels", "channels");
+    // The bridges' own fields (type, technology, name); members come with the channels.
+    if (!this.#unsupported.has("BridgeList")) await this.#list(gen, "BridgeList", "bridges");
     if (this.#wantQueues && !this.#unsupported.has("QueueStatus")) {
       await this.#list(gen, "QueueStatus", "queues");
     }
@@ -589,6 +657,13 @@ class LiveStateImpl implements LiveState {
       throw error;
     }
     if (gen !== this.#gen) throw SUPERSEDED;
+    // A list that lost items on the way would remove them as `vanished`: try again instead.
+    // (QueueStatus's ListItems counts members and entries only, so it is not checked.)
+    const said = result.complete.get("ListItems");
+    if (kind !== "queues" && said !== undefined && Number(said) !== result.events.length) {
+      this.#shortLists++;
+      throw new Error(`${action}: ${result.events.length} items where ListItems says ${said}`);
+    }
     let at = base + result.eventsBefore;
     if (at > this.#model.position || at < 0) {
       this.#clamped++;
@@ -608,6 +683,7 @@ class LiveStateImpl implements LiveState {
         case "status":
           this.#detail = c.detail;
           this.#emitStatus();
+          if (c.status === "degraded") this.#wantResync();
           break;
         default:
           if (c.kind === "channel") this.#originates.channel(c);
@@ -631,6 +707,7 @@ class LiveStateImpl implements LiveState {
       ls,
       {
         type: "status",
+        node: this.#client.node,
         status: this.#status,
         health: this.#model.status,
         since: this.#since,
@@ -649,11 +726,57 @@ class LiveStateImpl implements LiveState {
     }
   }
 
-  #clearRetry(): void {
-    if (this.#retry !== undefined) {
-      this.#clock.clearTimer(this.#retry);
-      this.#retry = undefined;
+  // ---- automatic resync and the one timer ----
+
+  /** Events were dropped or the model degraded: a resync is wanted (spaced, one at a time). */
+  #wantResync(): void {
+    if (this.#auto === undefined || this.#closed || this.#client.state !== "ready") return;
+    this.#act(this.#auto.request(this.#clock.now()));
+  }
+
+  /** The current sync ended (merged or failed): the policy may want another. */
+  #syncEnded(): void {
+    if (this.#auto !== undefined) this.#act(this.#auto.ended(this.#clock.now()));
+    else this.#arm();
+  }
+
+  #act(action: ResyncAction): void {
+    if (action.type === "start") {
+      if (this.#closed || this.#client.state !== "ready") this.#auto?.reset();
+      else {
+        this.#autoResyncs++;
+        this.#scheduleSync();
+        return;
+      }
     }
+    this.#arm();
+  }
+
+  /** Arms the one timer for the earliest deadline (a failed sync's retry, the auto policy's). */
+  #arm(): void {
+    const a = this.#retryAt;
+    const b = this.#auto?.deadline;
+    const at = a === undefined ? b : b === undefined ? a : Math.min(a, b);
+    if (at === this.#timerAt) return;
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = at;
+    if (at === undefined) return;
+    this.#timer = this.#clock.setTimer(Math.max(0, at - this.#clock.now()), () => {
+      this.#timer = undefined;
+      this.#timerAt = undefined;
+      this.#onTimer();
+    });
+  }
+
+  #onTimer(): void {
+    const now = this.#clock.now();
+    if (this.#retryAt !== undefined && now >= this.#retryAt) {
+      this.#scheduleSync(); // covers an automatic resync waiting too
+      return;
+    }
+    if (this.#auto !== undefined) this.#act(this.#auto.timeout(now));
+    else this.#arm();
   }
 
   #closedError(): Error {
@@ -671,22 +794,50 @@ class LiveStateImpl implements LiveState {
 }
 
 /**
+ * Binds a live model to every node of a cluster in one call: one live state
+ * per node (as for a client, below), read through one set of views whose
+ * records carry their `node` and whose maps are keyed `<node>/<id>`.
+ *
+ * @param cluster the cluster (its clock is used for every timestamp and timer)
+ * @param options the model's caps and allow-list, and the sync's options (for every node)
+ * @returns the cluster's live state
+ * @example
+ * ```ts
+ * import { createCluster } from "amikit";
+ * import { createLiveState } from "amikit/live";
+ * const cluster = createCluster({
+ *   defaults: { username: "admin", secret: "amp111" },
+ *   nodes: { a: { host: "10.0.0.1" }, b: { host: "10.0.0.2" } },
+ * });
+ * const live = createLiveState(cluster);
+ * await live.synced({ timeoutMs: 10_000 });
+ * for (const ch of live.channels.values()) console.log(ch.node, ch.name);
+ * ```
+ */
+export function createLiveState(cluster: Cluster, options?: LiveStateOptions): LiveClusterState;
+/**
  * Binds a live model to a client. Create it before `client.start()` (or
  * right after `connect`) and keep it for the client's life: it listens to
  * every event and state change of the client.
  *
  * On every `ready` (the first and each after a reconnect) and on
- * {@link LiveState.resync}, it runs `CoreStatus`, `CoreShowChannels`, then
- * `QueueStatus`, and merges each list at the point where it completed in the
+ * {@link LiveState.resync}, it runs `CoreStatus`, `CoreShowChannels`,
+ * `BridgeList`, then `QueueStatus`, and merges each list at the point where it completed in the
  * event stream (an event after the list wins over it). A restart of Asterisk
  * purges the model before the lists merge (`serverRestart`): a `FullyBooted`
  * (sent at each login) whose Uptime is below the last one plus the time
  * since, or else a new startup time in `CoreStatus`. Without either (neither
  * readable), what ended during the gap is removed by the lists as `vanished`.
  *
+ * The model needs the `call`, `dialplan`, `system` and (with `queues`)
+ * `agent` event classes: when the client's event mask or its `Filter`s
+ * would hide them, it throws {@link LiveEventsHiddenError} here, and a sync
+ * (each `ready`, `resync()`) fails with it, rejecting `synced()` at once.
+ *
  * @param client the client (its clock is used for every timestamp and timer)
  * @param options the model's caps and allow-list, and the sync's options
  * @returns the live state
+ * @throws {LiveEventsHiddenError} the client's mask or Filters hide events the model needs
  * @example
  * ```ts
  * import { connect } from "amikit";
@@ -698,6 +849,28 @@ class LiveStateImpl implements LiveState {
  * console.log(live.channels.size, "channels up");
  * ```
  */
-export function createLiveState(client: Client, options: LiveStateOptions = {}): LiveState {
-  return new LiveStateImpl(client, options);
+export function createLiveState(client: Client, options?: LiveStateOptions): LiveState;
+export function createLiveState(
+  source: Client | Cluster,
+  options: LiveStateOptions = {},
+): LiveState | LiveClusterState {
+  if (isCluster(source)) {
+    // Checked for every node first, so that a refusal leaves no node's state attached.
+    for (const node of source.nodes) {
+      const client = source.node(node);
+      const hidden = hiddenEvents(client, options.queues ?? true);
+      if (hidden.length > 0) throw new LiveEventsHiddenError(node, hidden);
+    }
+    return new LiveClusterStateImpl(
+      source,
+      source.clock,
+      (node) => new LiveStateImpl(source.node(node), options),
+    );
+  }
+  return new LiveStateImpl(source, options);
+}
+
+/** A cluster has a list of nodes; a client has one node name. */
+function isCluster(source: Client | Cluster): source is Cluster {
+  return Array.isArray((source as Cluster).nodes);
 }

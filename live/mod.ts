@@ -29,7 +29,10 @@ export {
   type LiveStateStatus,
   type LiveSyncedOptions,
   type LiveSyncStatus,
+  type LiveView,
 } from "./live_state.ts";
+export type { LiveClusterState } from "./live_cluster.ts";
+export { LiveEventsHiddenError } from "./_requirements.ts";
 export type { LiveModelStats } from "./model.ts";
 export {
   type LiveOriginateEnd,

@@ -16,6 +16,8 @@ export interface LiveParty {
 
 /** One channel, keyed by its Uniqueid (never by name: names move in masquerades). */
 export interface LiveChannel {
+  /** The node (server) the record belongs to: the client's `node` name. */
+  readonly node: string;
   /** The Uniqueid (`[systemname-]epoch.counter`; reused after a restart). */
   readonly uniqueid: string;
   /** The channel name (`PJSIP/100-00000001`, `Local/100@lab-00000058;1`). */
@@ -52,6 +54,8 @@ export interface LiveChannel {
 
 /** One bridge, keyed by its BridgeUniqueid. */
 export interface LiveBridge {
+  /** The node (server) the record belongs to: the client's `node` name. */
+  readonly node: string;
   /** BridgeUniqueid (also spelt BridgeId and BridgeID in lists). */
   readonly id: string;
   /** BridgeType (`basic`, ...); `""` when only known from a channel's BridgeId. */
@@ -68,6 +72,8 @@ export interface LiveBridge {
 
 /** One queue member, keyed by its interface within a queue. */
 export interface LiveQueueMember {
+  /** The node (server) the record belongs to: the client's `node` name. */
+  readonly node: string;
   /** Interface (QueueStatus lists call it Location). */
   readonly interface: string;
   /** MemberName (QueueStatus lists call it Name). */
@@ -92,6 +98,8 @@ export interface LiveQueueMember {
 
 /** One queue, keyed by name; created when first seen in an event or a list. */
 export interface LiveQueue {
+  /** The node (server) the record belongs to: the client's `node` name. */
+  readonly node: string;
   /** The queue's name. */
   readonly name: string;
   /** QueueParams' fields (Max, Strategy, Calls, ...), as received; empty until a list says. */
@@ -104,6 +112,8 @@ export interface LiveQueue {
 
 /** One call: the channels sharing a Linkedid. */
 export interface LiveCall {
+  /** The node (server) the record belongs to: the client's `node` name. */
+  readonly node: string;
   /** The Linkedid. */
   readonly linkedid: string;
   /** Uniqueids of its channels. */

@@ -1,6 +1,6 @@
 /**
- * Every benchmark in one run: the parser, the engine, the simulator's flood
- * and the full client against its peers. Prints one line per figure and a
+ * Every benchmark in one run: the parser, the engine, the simulator's flood,
+ * the live model and the full client against its peers. Prints one line per figure and a
  * Markdown table at the end.
  *
  * Run: `deno task bench` / `npm run bench`; `bun scripts/bench.ts`; on Node
@@ -17,6 +17,7 @@ import { benchParser } from "./bench_parser.ts";
 import { benchEngine } from "./bench_engine.ts";
 import { benchSimulator } from "./bench_simulator.ts";
 import { benchClient } from "./bench_client.ts";
+import { benchLive } from "./bench_live.ts";
 
 /** One figure. */
 interface Row {
@@ -47,6 +48,7 @@ export async function benchAll(withClient: boolean): Promise<Array<[string, Row[
     ["parser", () => benchParser()],
     ["engine", () => benchEngine()],
     ["simulator", () => benchSimulator()],
+    ["live", () => benchLive()],
   ];
   if (withClient) sections.push(["client", () => benchClient()]);
   const out: Array<[string, Row[]]> = [];

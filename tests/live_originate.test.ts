@@ -170,17 +170,17 @@ describe("originate handles on the simulator", () => {
     });
   });
 
-  test("a burst of 200 with mixed outcomes settles each handle once, as expected", async () => {
+  test("a burst of 500 with mixed outcomes settles each handle once, as expected", async () => {
     await withLab(async ({ clock, live }) => {
       const exts = ["ans", "busy", "ring", "nope"] as const;
       const expected = { ans: "answered", busy: "busy", ring: "noAnswer", nope: "failed" };
-      const hs = Array.from({ length: 200 }, (_, i) => {
+      const hs = Array.from({ length: 500 }, (_, i) => {
         const exten = exts[i % 4];
         const h = live.originate(wait(exten, { Timeout: "3000" }));
         return { exten, h, box: watch(h) };
       });
-      assert.equal(new Set(hs.map((x) => x.h.channelId)).size, 200, "unique ChannelIds");
-      assert.equal(live.stats().originates, 200);
+      assert.equal(new Set(hs.map((x) => x.h.channelId)).size, 500, "unique ChannelIds");
+      assert.equal(live.stats().originates, 500);
       await until(
         () => hs.every((x) => x.box.end !== undefined || x.h.channels.length > 0),
         10_000,

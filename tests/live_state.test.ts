@@ -8,12 +8,11 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { defaultConnector } from "../adapters/mod.ts";
 import { Client, type ClientOptions, createClusterWith } from "../client/mod.ts";
-import type { TransportConnector } from "../client/transport.ts";
 import { ConnectError, NotReadyError } from "../core/mod.ts";
-import { AmiMessage } from "../core/message.ts";
 import { createLiveState, type LiveChannelChange, type LiveState } from "../live/mod.ts";
 import { AmiSimulator, answerAndWait, ManualClock } from "../testing/mod.ts";
 import { simOptions, until, within } from "./_client.ts";
+import { chan, msg, ScriptedServer } from "./_live_scripted.ts";
 
 const DIALPLAN = { t: { long: answerAndWait(600), short: answerAndWait(5) } };
 const USERS = [
@@ -85,11 +84,11 @@ async function advanceUntil(
 }
 
 describe("live state on the simulator", () => {
-  test("20 calls up before connect are all there after synced(); hangups while connected are `hangup`", async () => {
+  test("200 calls up before connect are all there and paired after synced(); hangups while connected are `hangup`", async () => {
     await withLab(async ({ sim, clock, dialer }) => {
-      await originate(dialer, "long", 20);
+      await originate(dialer, "long", 200);
       await originate(dialer, "short", 3);
-      assert.equal(sim.channels.length, 46);
+      assert.equal(sim.channels.length, 406);
       const client = new Client(options(sim, clock), defaultConnector());
       const live = createLiveState(client);
       const removed: LiveChannelChange[] = [];
@@ -101,12 +100,18 @@ describe("live state on the simulator", () => {
         await within(live.synced({ timeoutMs: 10_000 }), 5_000, "synced");
         assert.equal(live.status, "live");
         assert.deepEqual(liveIds(live), simIds(sim));
-        assert.equal(live.calls.size, 23);
+        assert.equal(live.calls.size, 203);
+        for (const call of live.calls.values()) {
+          // Each call is its Local pair: ;1 and ;2 of one name, sharing the Linkedid.
+          const names = call.channels.map((id) => live.channels.get(id)?.name ?? "").sort();
+          assert.equal(names.length, 2, call.linkedid);
+          assert.equal(names[0].replace(/;1$/, ""), names[1].replace(/;2$/, ""));
+        }
         const one = sim.channels[0];
         assert.equal(live.byName(one.name)?.uniqueid, one.uniqueid);
 
         clock.advance(6_000); // the short calls hang up
-        await until(() => live.channels.size === 40, 5_000, "the short calls gone");
+        await until(() => live.channels.size === 400, 5_000, "the short calls gone");
         assert.deepEqual(liveIds(live), simIds(sim));
         assert.equal(removed.length, 6);
         assert.ok(removed.every((c) => c.reason === "hangup" && c.cause === 16));
@@ -227,7 +232,7 @@ describe("live state on the simulator", () => {
       live.on("channel", () => {
         throw new Error("a broken listener");
       });
-      assert.equal(client.stats().listeners, before + 2);
+      assert.equal(client.stats().listeners, before + 3); // events, states, drops
       try {
         await client.start();
         await live.synced({ timeoutMs: 10_000 });
@@ -325,81 +330,33 @@ describe("synced()", () => {
 
 // ---- the list position, on a scripted transport ----
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-
-function msg(headers: [string, string][]): string {
-  return headers.map(([k, v]) => `${k}: ${v}\r\n`).join("") + "\r\n";
-}
-
-function chan(id: string, state: number, extra: [string, string][] = []): [string, string][] {
-  return [
-    ["Channel", `PJSIP/${id}`],
-    ["ChannelState", String(state)],
-    ["ChannelStateDesc", state === 6 ? "Up" : "Ring"],
-    ["Uniqueid", id],
-    ["Linkedid", id],
-    ...extra,
-  ];
-}
-
-/**
- * A server that answers Login, and answers CoreShowChannels with `list(id)`
- * (the whole reply, written in one read); QueueStatus is refused.
- */
-function scripted(
-  list: (id: string) => string,
-): TransportConnector {
-  return (_options, handlers) => {
-    queueMicrotask(() => handlers.data(enc.encode("Asterisk Call Manager/13.0.0\r\n")));
-    return Promise.resolve({
-      write(bytes: Uint8Array): boolean {
-        for (const block of dec.decode(bytes).split("\r\n\r\n")) {
-          if (block.trim() === "") continue;
-          const m = new AmiMessage(
-            block.split("\r\n").map((l) => {
-              const i = l.indexOf(":");
-              return [l.slice(0, i), l.slice(i + 1).trim()] as [string, string];
-            }),
-          );
-          const id = m.actionId ?? "";
-          const reply = m.name === "Login"
-            ? msg([["Response", "Success"], ["ActionID", id], ["Message", "ok"]]) +
-              msg([["Event", "Newchannel"], ...chan("b", 0)]) // read before the list
-            : m.name === "CoreShowChannels"
-            ? list(id)
-            : msg([["Response", "Error"], ["ActionID", id], [
-              "Message",
-              "Invalid/unknown command",
-            ]]);
-          queueMicrotask(() => handlers.data(enc.encode(reply)));
-        }
-        return true;
-      },
-      end: () => handlers.closed(),
-      destroy: () => {},
-    });
-  };
-}
-
 describe("the list position", () => {
   test("a list merges where it completed: an event after it in the same read wins, one before it does not", async () => {
-    const connector = scripted((id) =>
-      msg([["Event", "Newchannel"], ...chan("d", 4)]) + // before the list, same read, not listed: gone
-      msg([["Response", "Success"], ["ActionID", id], ["EventList", "start"]]) +
-      msg([["Event", "CoreShowChannel"], ["ActionID", id], ...chan("a", 4)]) +
-      msg([["Event", "CoreShowChannel"], ["ActionID", id], ...chan("b", 4)]) +
-      msg([["Event", "CoreShowChannelsComplete"], ["ActionID", id], ["EventList", "Complete"], [
-        "ListItems",
-        "2",
-      ]]) +
-      msg([["Event", "Newstate"], ...chan("a", 6)]) + // after the list: wins over its Ring
-      msg([["Event", "Newchannel"], ...chan("c", 4)]) // after the list, not listed: stays
-    );
+    const server = new ScriptedServer({
+      afterLogin: msg([["Event", "Newchannel"], ...chan("b", 0)]), // read before the list
+      reply: (action, id) =>
+        action !== "CoreShowChannels"
+          ? undefined
+          : msg([["Event", "Newchannel"], ...chan("d", 4)]) + // before the list, same read, not listed: gone
+            msg([["Response", "Success"], ["ActionID", id], ["EventList", "start"]]) +
+            msg([["Event", "CoreShowChannel"], ["ActionID", id], ...chan("a", 4)]) +
+            msg([["Event", "CoreShowChannel"], ["ActionID", id], ...chan("b", 4)]) +
+            msg([
+              ["Event", "CoreShowChannelsComplete"],
+              ["ActionID", id],
+              ["EventList", "Complete"],
+              [
+                "ListItems",
+                "2",
+              ],
+            ]) +
+            msg([["Event", "Newstate"], ...chan("a", 6)]) + // after the list: wins over its Ring
+            msg([["Event", "Newchannel"], ...chan("c", 4)]), // after the list, not listed: stays
+    });
     const clock = new ManualClock();
     const client = new Client(
       { host: "x", username: "u", secret: "s", clock, keepaliveIdleMs: 0, reconnect: false },
-      connector,
+      server.connector,
     );
     const live = createLiveState(client);
     try {
@@ -408,7 +365,7 @@ describe("the list position", () => {
       assert.deepEqual(liveIds(live), ["a", "b", "c"]);
       assert.equal(live.channels.get("a")?.state, 6);
       assert.equal(live.channels.get("b")?.state, 4);
-      assert.deepEqual(live.stats().unsupported, ["CoreStatus", "QueueStatus"]);
+      assert.deepEqual(live.stats().unsupported, ["CoreStatus", "BridgeList", "QueueStatus"]);
       assert.equal(live.stats().clampedLists, 0);
     } finally {
       live.close();
