@@ -21,7 +21,8 @@ import {
 
 describe("leads CSV", () => {
   test("header in any order and case, variables, quotes, comments, CRLF, BOM", () => {
-    const text = '\uFEFFNumber,ID,FIRST\r\n# a comment\r\n\r\n"+1 (555) 010-0001",a1,"Ann, ""Jr"""\r\n' +
+    const text =
+      '\uFEFFNumber,ID,FIRST\r\n# a comment\r\n\r\n"+1 (555) 010-0001",a1,"Ann, ""Jr"""\r\n' +
       "5550002,a2,\n";
     const leads = parseLeads(text);
     assert.deepEqual(leads.map((l) => [l.id, l.number, l.variables, l.line]), [
@@ -149,7 +150,9 @@ describe("campaign configuration", () => {
       "--leads",
       "l.csv",
     ]);
-    const c = checkCampaign(campaignInput(values, { queue: "q1", ratio: 1.5, server: { port: 6000 } }));
+    const c = checkCampaign(
+      campaignInput(values, { queue: "q1", ratio: 1.5, server: { port: 6000 } }),
+    );
     assert.equal(c.queue, "q2");
     assert.equal(c.maxConcurrent, 7);
     assert.equal(c.ratio, 1.5);
@@ -208,7 +211,10 @@ describe("journal", () => {
     const { records: back, torn } = parseJournal(text + '{"t":"outcome","lead":"b"');
     assert.equal(torn, true);
     assert.equal(back.length, 3);
-    assert.throws(() => parseJournal(text + "{nope}\n"), (e: unknown) => e instanceof JournalError && e.line === 4);
+    assert.throws(
+      () => parseJournal(text + "{nope}\n"),
+      (e: unknown) => e instanceof JournalError && e.line === 4,
+    );
     assert.throws(() => parseJournal('{"t":"dialing"}\n'), JournalError);
     assert.throws(() => parseJournal("[]\n"), JournalError);
   });
@@ -229,7 +235,10 @@ describe("journal", () => {
     await Promise.all([a, b]);
     await j.flushed();
     assert.equal(j.pending, 0);
-    assert.deepEqual(written, [encodeRecords(records.slice(0, 2)), encodeRecords(records.slice(2, 3))]);
+    assert.deepEqual(written, [
+      encodeRecords(records.slice(0, 2)),
+      encodeRecords(records.slice(2, 3)),
+    ]);
     fail = true;
     await assert.rejects(j.write(records.slice(3, 4)), /disk full/);
     await j.flushed();

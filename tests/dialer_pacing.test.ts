@@ -36,7 +36,14 @@ const S = pacingSettings({
 });
 
 const input: fc.Arbitrary<(at: number) => PacingInput> = fc.oneof(
-  { weight: 4, arbitrary: fc.boolean().map((abandoned) => (at: number): PacingInput => ({ type: "measured", abandoned, at })) },
+  {
+    weight: 4,
+    arbitrary: fc.boolean().map((abandoned) => (at: number): PacingInput => ({
+      type: "measured",
+      abandoned,
+      at,
+    })),
+  },
   {
     weight: 6,
     arbitrary: fc.record({ free: fc.nat(8), inFlight: fc.nat(30), ready: fc.boolean() }).map(
@@ -71,7 +78,10 @@ describe("pacing controller", () => {
             const prev = s;
             s = pacingStep(s, S, inp);
             if (s.phase !== prev.phase) {
-              assert.ok(PACING_TRANSITIONS[prev.phase].includes(s.phase), `${prev.phase} -> ${s.phase}`);
+              assert.ok(
+                PACING_TRANSITIONS[prev.phase].includes(s.phase),
+                `${prev.phase} -> ${s.phase}`,
+              );
             }
             assert.ok(s.ratio >= S.minRatio && s.ratio <= S.maxRatio, `ratio ${s.ratio}`);
             if (inp.type === "measured") {
@@ -119,7 +129,9 @@ describe("pacing controller", () => {
   test("near the ceiling: a step down, not to the minimum at once", () => {
     // 1 abandoned in 40: 2.5 %, over 0.66 x 3 % and under 3 %.
     let s = pacingStart(3, S, 0);
-    for (let i = 0; i < 39; i++) s = pacingStep(s, S, { type: "measured", abandoned: false, at: i });
+    for (let i = 0; i < 39; i++) {
+      s = pacingStep(s, S, { type: "measured", abandoned: false, at: i });
+    }
     assert.equal(s.ratio, 3);
     s = pacingStep(s, S, { type: "measured", abandoned: true, at: 40 });
     assert.equal(s.lastRule, "near");
@@ -165,7 +177,10 @@ describe("pacing controller", () => {
 });
 
 function leads(n: number): Lead[] {
-  return Array.from({ length: n }, (_, i) => ({ id: `l${i}`, number: `${i}`, variables: {}, line: i + 2 }));
+  return Array.from(
+    { length: n },
+    (_, i) => ({ id: `l${i}`, number: `${i}`, variables: {}, line: i + 2 }),
+  );
 }
 
 const OUTCOMES: Outcome[] = ["answered", "busy", "noAnswer", "congestion", "failed", "unknown"];
@@ -215,7 +230,9 @@ describe("lead book", () => {
               detail: o.notSent ? "notSent" : "",
             }, now);
             if (outcome === "answered" || outcome === "unknown") final.add(id);
-            if (outcome === "unknown" || outcome === "answered") assert.equal(book.get(id)?.status, "done");
+            if (outcome === "unknown" || outcome === "answered") {
+              assert.equal(book.get(id)?.status, "done");
+            }
           } else now += o.dt;
           const c = book.counts();
           assert.equal(c.ready + c.dialing + c.waiting + c.done, n);
@@ -223,7 +240,15 @@ describe("lead book", () => {
           const next = book.nextRetryAt;
           if (c.waiting === 0) assert.equal(next, undefined);
         }
-        assert.throws(() => book.finish("nope", { outcome: "busy", abandoned: false, talkMs: 0, cause: 17, detail: "" }, 0));
+        assert.throws(() =>
+          book.finish("nope", {
+            outcome: "busy",
+            abandoned: false,
+            talkMs: 0,
+            cause: 17,
+            detail: "",
+          }, 0)
+        );
       }),
       { numRuns: 300 },
     );
@@ -263,7 +288,11 @@ describe("lead book", () => {
     assert.equal(book.get("l0")?.outcome, "unknown");
     assert.equal(book.get("l0")?.detail, "restart");
     assert.equal(status("l1"), "waiting");
-    assert.equal(book.get("l1")?.retryAt, 500 + 50, "busy at 1,050 + 100 ms = 1,150 wall: 50 ms from now");
+    assert.equal(
+      book.get("l1")?.retryAt,
+      500 + 50,
+      "busy at 1,050 + 100 ms = 1,150 wall: 50 ms from now",
+    );
     assert.equal(status("l2"), "done");
     assert.equal(book.get("l2")?.talkMs, 5_000);
     assert.equal(status("l3"), "ready");
