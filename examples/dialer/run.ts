@@ -65,7 +65,6 @@ export async function runCampaign(
     secret: s.secret,
   });
   const live = createLiveState(client, { maxOriginates: config.maxConcurrent + 100 });
-  let offSignals = () => {};
   try {
     await live.synced({ timeoutMs: 30_000 });
     const dialer = new Dialer({
@@ -91,7 +90,8 @@ export async function runCampaign(
       term.print(`  ${ids.slice(0, 50).join(", ")}${ids.length > 50 ? ", ..." : ""}`);
     }
     if (torn) term.print("the journal's last line was torn (a crash while writing): ignored");
-    offSignals = onStopSignals((signal) => {
+    // Kept until the process exits: a signal after the summary must not kill it.
+    onStopSignals((signal) => {
       term.print(`${signal}: no new calls; waiting for ${dialer.open} call(s) in progress`);
       dialer.stop();
     });
@@ -101,7 +101,6 @@ export async function runCampaign(
     term.print(`per-lead CSV: ${files.summary}`);
     return 0;
   } finally {
-    offSignals();
     live.close();
     await client.close().catch(() => {});
     await journal.flushed();
