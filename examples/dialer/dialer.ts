@@ -393,10 +393,12 @@ export class Dialer {
       ? end.detail
       : outcome === "unknown"
       ? "connection"
+      : outcome === "failed"
+      ? (end.error?.message ?? "").slice(0, 120)
       : "";
     const talkMs = call.connectedAt === undefined
       ? 0
-      : Math.max(0, (end?.endedAt ?? now) - call.connectedAt);
+      : Math.round(Math.max(0, (end?.endedAt ?? now) - call.connectedAt));
     this.#record(call, { outcome, abandoned: call.abandoned, talkMs, cause: end?.cause, detail });
   }
 

@@ -143,7 +143,7 @@ export function demoConfig(port: number): CampaignConfig {
     exten: "queue",
     queue: "sales",
     maxConcurrent: 8,
-    ratio: 2,
+    ratio: 1.5,
     maxRatio: 3,
     ringTimeoutMs: 6_000,
     maxAttempts: 2,
@@ -153,7 +153,7 @@ export function demoConfig(port: number): CampaignConfig {
 }
 
 /**
- * Runs the demo: a simulator with a queue of three agents, `count` leads in
+ * Runs the demo: a simulator with a queue of four agents, `count` leads in
  * a temporary folder, the campaign, the summary.
  *
  * @param count how many leads
@@ -170,7 +170,7 @@ export async function runSimulation(
     throw new Error(`--leads-count: 1 to 1000, got ${count}`);
   }
   const leads = demoLeads(count);
-  const world = simWorld(leads.map(([, n]) => n));
+  const world = simWorld(leads.map(([, n]) => n), { agents: 4, answerAfterSeconds: 0.5 });
   const sim = await AmiSimulator.start({ port: 0, ...world, clock });
   try {
     const dir = await tempDir("amikit-dialer-");
@@ -181,7 +181,7 @@ export async function runSimulation(
     };
     await writeText(files.leads, "id,number\n" + leads.map((l) => l.join(",")).join("\n") + "\n");
     term.print(
-      `simulator on 127.0.0.1:${sim.port}: queue "sales" with 3 agents (answer after 1 s, talk 4 s);` +
+      `simulator on 127.0.0.1:${sim.port}: queue "sales" with 4 agents (answer after 0.5 s, talk 4 s);` +
         ` numbers 1xxx answer, 2xxx busy, 3xxx no answer, 4xxx congestion, 5xxx fail\n` +
         `leads ${files.leads}, journal ${files.journal}`,
     );
