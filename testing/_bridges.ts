@@ -97,35 +97,72 @@ export class BridgeTable {
     return this.#bridges.size;
   }
 
-  /** Creates a bridge (BridgeCreate) for `a` and `b` and puts both in (BridgeEnter each). */
+  /**
+   * Bridges a caller with the callee that answered it (Dial, Queue), in the
+   * order of fixture 21: BridgeCreate, the callee's `Newexten` (its
+   * extension cleared), BridgeEnter of the callee then of the caller, and
+   * `BRIDGEPEER` set on both.
+   */
   connect(
-    a: SimChannel,
-    b: SimChannel,
+    caller: SimChannel,
+    callee: SimChannel,
     onEnd: (firstLeaver: SimChannel | undefined) => void,
   ): SimBridge {
+    const h = this.#host;
     const n = this.#serial++;
     const hex = n.toString(16).padStart(12, "0");
     const bridge = new SimBridge(`5e1b0000-0000-4000-8000-${hex}`, onEnd);
     this.#bridges.set(bridge.id, bridge);
-    this.#host.emitter.event("BridgeCreate", "call", bridge.headers());
-    for (const c of [a, b]) {
+    h.emitter.event("BridgeCreate", "call", bridge.headers());
+    callee.exten = "";
+    h.emitter.event("Newexten", "dialplan", [
+      ...callee.snapshot("", h.channelVars),
+      ["Extension", ""],
+      ["Application", callee.application],
+      ["AppData", callee.appData],
+    ]);
+    for (const c of [callee, caller]) {
       bridge.channels.push(c);
       c.bridge = bridge;
-      this.#host.emitter.event("BridgeEnter", "call", [
+      h.emitter.event("BridgeEnter", "call", [
         ...bridge.headers(),
-        ...c.snapshot("", this.#host.channelVars),
+        ...c.snapshot("", h.channelVars),
       ]);
     }
+    this.#peerVars(bridge, false);
     return bridge;
   }
 
-  /** Takes `c` out of its bridge (BridgeLeave); a bridge left alone dissolves. */
+  /** Sets (or clears) `BRIDGEPEER` on each channel of a two-party bridge. */
+  #peerVars(bridge: SimBridge, clear: boolean): void {
+    const [a, b] = bridge.channels;
+    if (a === undefined || b === undefined) return;
+    for (const [c, peer] of [[a, b], [b, a]]) {
+      const value = clear ? "" : peer.name;
+      c.setVar("BRIDGEPEER", value);
+      this.#host.emitter.event("VarSet", "dialplan", [
+        ...c.snapshot("", this.#host.channelVars),
+        ["Variable", "BRIDGEPEER"],
+        ["Value", value],
+      ]);
+    }
+  }
+
+  /**
+   * Takes `c` out of its bridge (BridgeLeave, after `BRIDGEPEER` is
+   * cleared); a bridge left alone dissolves once the current step is over
+   * (the other side's BridgeLeave, BridgeDestroy), then its owner is told.
+   */
   leave(c: SimChannel): void {
     const bridge = c.bridge;
     if (bridge === undefined) return;
+    if (bridge.firstLeaver === undefined) this.#peerVars(bridge, true);
     this.#out(bridge, c);
     bridge.firstLeaver ??= c;
-    if (!bridge.dissolved && bridge.channels.length < 2) this.#dissolve(bridge);
+    if (!bridge.dissolved && bridge.channels.length < 2) {
+      bridge.dissolved = true;
+      this.#host.defer(() => this.#dissolve(bridge));
+    }
   }
 
   #out(bridge: SimBridge, c: SimChannel): void {
@@ -139,11 +176,11 @@ export class BridgeTable {
   }
 
   #dissolve(bridge: SimBridge): void {
-    bridge.dissolved = true;
+    if (!this.#bridges.has(bridge.id)) return; // cleared by a restart meanwhile
     for (const c of [...bridge.channels]) this.#out(bridge, c);
     this.#host.emitter.event("BridgeDestroy", "call", bridge.headers());
     this.#bridges.delete(bridge.id);
-    this.#host.defer(() => bridge.onEnd(bridge.firstLeaver));
+    bridge.onEnd(bridge.firstLeaver);
   }
 
   /** Forgets every bridge silently (restart). */

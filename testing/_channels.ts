@@ -63,12 +63,14 @@ export class SimChannel {
   peer: SimChannel | undefined;
   call: SimCall | undefined;
   bridge: SimBridge | undefined;
+  /** The party it was bridged with, for its Cdr's `DestinationChannel`. */
+  cdrDestination = "";
 
   constructor(
     readonly name: string,
     state: number,
-    readonly context: string,
-    readonly exten: string,
+    public context: string,
+    public exten: string,
     readonly uniqueid: string,
     readonly linkedid: string,
     readonly createdAt: number,
@@ -164,16 +166,32 @@ export interface AppCaller {
   setVar(name: string, value: string): void;
   /** The application is over: the dialplan goes on (unless the channel is gone). */
   resume(): void;
+  /** The application is over and hangs the channel up (Dial, Queue after a bridged call). */
+  hangup(): void;
 }
 
 /** How the dialing side follows a leg (a Local pair it called). */
 export interface LegHooks {
   /** After the pair exists and before its dialplan runs (AgentCalled, DialBegin). */
   announce(leg: SimCall): void;
+  /** The called side indicated ringing (its `;1` is now Ringing). */
+  ringing?(leg: SimCall): void;
   /** The called side answered. */
   answered(leg: SimCall): void;
   /** The leg ended by itself (not by {@link SimCall.cancel}); `answered` tells whether it was up. */
   ended(leg: SimCall, cause: number, answered: boolean): void;
+}
+
+/** How a leg is made: `;1`'s application, what `;2` runs, Dial's details. */
+export interface LegOptions {
+  /** `;1`'s application (`AppDial`, `AppQueue`). */
+  readonly app: string;
+  /** Steps instead of the dialplan's. */
+  readonly steps?: readonly DialplanStep[];
+  /** Dial's `DIALEDPEERNUMBER`, set on both halves (Dial only). */
+  readonly dialString?: string;
+  /** Announce after `;2`'s first `Newexten` (Dial), not before it runs (Queue). */
+  readonly announceAfterFirstStep?: boolean;
 }
 
 /** What makes a call a leg: who called it and what its `;2` runs. */
@@ -184,6 +202,10 @@ export interface LegSpec {
   readonly steps?: readonly DialplanStep[];
   /** `;1`'s application (`AppDial`, `AppQueue`). */
   readonly app: string;
+  /** Dial's `DIALEDPEERNUMBER`, set on both halves (Dial only). */
+  readonly dialString?: string;
+  /** Announce after `;2`'s first `Newexten` (Dial), not before it runs (Queue). */
+  readonly announceAfterFirstStep?: boolean;
 }
 
 /** The engine services a call needs. */
@@ -197,9 +219,8 @@ export interface CallHost {
   startLeg(
     caller: SimChannel,
     iface: string,
-    steps: readonly DialplanStep[] | undefined,
-    app: string,
     hooks: LegHooks,
+    options: LegOptions,
   ): SimCall | undefined;
   readonly dialplan: Dialplan;
   readonly channelVars: readonly string[];
@@ -257,6 +278,10 @@ export class SimCall {
   readonly device: string;
   /** The blocking application `;2` runs (Dial, Queue): aborted when the call ends. */
   #app: { abort(): void } | undefined;
+  /** The rest of an answer made by an application: the Originate's response, after the bridge. */
+  #answerTail: () => void = () => {};
+  /** Runs once, right after the first `Newexten` of `;2` (a Dial's DialBegin). */
+  #afterFirstNewexten: (() => void) | undefined;
   #timer: TimerHandle | undefined;
   #appTimer: TimerHandle | undefined;
   #timeoutTimer: TimerHandle | undefined;
@@ -312,10 +337,36 @@ export class SimCall {
     h.addChannel(this.two);
     this.#chanEvent("Newchannel", "call", this.one);
     this.#chanEvent("Newchannel", "call", this.two);
-    for (const c of [this.one, this.two]) {
-      c.callerIdNum = leg.caller.callerIdNum;
-      c.callerIdName = leg.caller.callerIdName;
-    }
+    // As app_dial (fixture 21): `;1` takes the caller's location and caller
+    // ID (its number the caller's extension), `;2` the caller's caller ID.
+    const caller = leg.caller;
+    const one = this.one;
+    const two = this.two;
+    if (leg.dialString !== undefined) this.#setVarOn(one, "DIALEDPEERNUMBER", leg.dialString);
+    one.context = caller.context;
+    one.exten = caller.exten;
+    one.callerIdNum = caller.exten;
+    one.callerIdName = caller.callerIdName;
+    one.connectedNum = caller.callerIdNum;
+    one.connectedName = caller.callerIdName;
+    this.#chanEvent("Newexten", "dialplan", one, [
+      ["Extension", one.exten],
+      ["Application", one.application],
+      ["AppData", one.appData],
+    ]);
+    this.#chanEvent("NewCallerid", "call", one, [
+      ["CID-CallingPres", "0 (Presentation Allowed, Not Screened)"],
+    ]);
+    this.#chanEvent("NewConnectedLine", "call", one);
+    if (leg.dialString !== undefined) this.#setVarOn(two, "DIALEDPEERNUMBER", leg.dialString);
+    two.callerIdNum = caller.callerIdNum;
+    two.callerIdName = caller.callerIdName;
+    two.connectedNum = caller.exten;
+    two.connectedName = caller.callerIdName;
+    this.#chanEvent("NewCallerid", "call", two, [
+      ["CID-CallingPres", "0 (Presentation Allowed, Not Screened)"],
+    ]);
+    this.#chanEvent("NewConnectedLine", "call", two);
     this.#ev("LocalBridge", "call", [
       ...this.one.snapshot("LocalOne", h.channelVars),
       ...this.two.snapshot("LocalTwo", h.channelVars),
@@ -323,8 +374,14 @@ export class SimCall {
       ["Exten", this.two.exten],
       ["LocalOptimization", /\/[a-z]*n[a-z]*$/i.test(this.#req.channel) ? "No" : "Yes"],
     ]);
-    leg.hooks.announce(this);
+    if (leg.announceAfterFirstStep) this.#afterFirstNewexten = () => leg.hooks.announce(this);
+    else leg.hooks.announce(this);
     this.#run(0);
+  }
+
+  #setVarOn(c: SimChannel, name: string, value: string): void {
+    c.setVar(name, value);
+    this.#chanEvent("VarSet", "dialplan", c, [["Variable", name], ["Value", value]]);
   }
 
   /**
@@ -340,13 +397,23 @@ export class SimCall {
     this.#chanEvent("HangupRequest", "call", this.one, [["Cause", String(cause)]]);
     this.#hangupChannel(this.one, cause);
     this.#hangupChannel(this.two, cause);
-    if (this.#answered) {
-      const end = h.wallNow();
-      for (const c of [this.two, this.one]) this.#cdr(c, end);
-    }
+    if (this.#answered) this.#cdr(this.two, h.wallNow());
     this.#deviceState("NOT_INUSE");
     this.#deviceState("NOT_INUSE");
     h.callEnded(this.#answered);
+  }
+
+  /**
+   * Ringing indicated on `;2`: as core_unreal.c, passed to `;1` (Newstate
+   * Ringing) only while `;2` is in state Ring; the dialing side then reports
+   * `DialState` RINGING (the Originate's dial, or the leg's caller).
+   */
+  indicateRinging(): void {
+    if (this.#ended || this.two.state !== 4 || this.one.state === 5) return;
+    this.one.state = 5;
+    this.#chanEvent("Newstate", "call", this.one);
+    if (this.#leg !== undefined) this.#leg.hooks.ringing?.(this);
+    else this.#dialEvent("DialState", ["DialStatus", "RINGING"]);
   }
 
   #abortApp(): void {
@@ -385,33 +452,59 @@ export class SimCall {
       answer: () => this.#answer(),
       setVar: (name, value) => this.#setVarEvent(name, value),
       resume: () => this.#resume(next),
+      hangup: () => {
+        this.#app = undefined;
+        if (!this.#ended) this.#hangupFromDialplan(16);
+      },
     };
   }
 
-  /** The Dial application: a leg to `target`, bridged with `;2` once it answers. */
+  /**
+   * The Dial application: a leg to `target`, bridged with `;2` once it
+   * answers. Its variables and event order follow app_dial (fixture 21):
+   * without the `g` option the caller is hung up when the bridge ends.
+   */
   #dial(step: Extract<DialplanStep, { app: "Dial" }>, next: number): void {
     const h = this.#host;
     const caller = this.two;
     const target = /^local\//i.test(step.target) ? step.target : `Local/${step.target}`;
+    const dialString = target.slice(6);
+    const started = h.now();
     let done = false;
     let bridged = false;
     let timer: TimerHandle | undefined;
+    for (const v of DIAL_VARIABLES) this.#setVarEvent(v, "");
     const dialEvent = (name: string, leg: SimCall, last: Header) =>
       this.#ev(name, "call", [
         ...caller.snapshot("", h.channelVars),
         ...leg.one.snapshot("Dest", h.channelVars),
         last,
       ]);
-    const finish = (status: string) => {
+    const times = (answeredAt?: number) => {
+      const now = h.now();
+      if (answeredAt !== undefined) {
+        this.#setVarEvent("ANSWEREDTIME", String(Math.floor((now - answeredAt) / 1000)));
+        this.#setVarEvent("ANSWEREDTIME_MS", String(now - answeredAt));
+      }
+      this.#setVarEvent("DIALEDTIME", String(Math.floor((now - started) / 1000)));
+      this.#setVarEvent("DIALEDTIME_MS", String(now - started));
+    };
+    const fail = (status: string) => {
       if (done) return;
       done = true;
       if (timer !== undefined) h.clearTimer(timer);
       timer = undefined;
+      times();
       this.#setVarEvent("DIALSTATUS", status);
       this.#resume(next);
     };
-    const leg = h.startLeg(caller, target, undefined, "AppDial", {
-      announce: (l) => dialEvent("DialBegin", l, ["DialString", target.slice(6)]),
+    const leg = h.startLeg(caller, target, {
+      announce: (l) => dialEvent("DialBegin", l, ["DialString", dialString]),
+      ringing: (l) => {
+        if (done) return;
+        dialEvent("DialState", l, ["DialStatus", "RINGING"]);
+        this.indicateRinging();
+      },
       answered: (l) => {
         if (done) {
           l.cancel(16);
@@ -419,25 +512,37 @@ export class SimCall {
         }
         if (timer !== undefined) h.clearTimer(timer);
         timer = undefined;
-        dialEvent("DialEnd", l, ["DialStatus", "ANSWER"]);
-        this.#answer();
         bridged = true;
+        const answeredAt = h.now();
+        this.#setVarEvent("DIALSTATUS", "ANSWER");
+        this.#setVarEvent("DIALEDPEERNAME", l.one.name);
+        this.#setVarEvent("DIALEDPEERNUMBER", dialString);
+        l.one.exten = ""; // cleared once answered (fixture 21)
+        dialEvent("DialEnd", l, ["DialStatus", "ANSWER"]);
+        this.#answer(true);
+        caller.cdrDestination = l.one.name;
         h.bridges.connect(caller, l.one, () => {
+          done = true;
           l.cancel(16);
-          finish("ANSWER");
+          if (this.#ended) return;
+          times(answeredAt);
+          this.#setVarEvent("DIALSTATUS", "ANSWER");
+          this.#app = undefined;
+          this.#hangupFromDialplan(16);
         });
+        this.#answerTail();
       },
       ended: (l, cause, answered) => {
         if (answered || done) return;
         dialEvent("DialEnd", l, ["DialStatus", dialStatusOf(cause)]);
-        finish(dialStatusOf(cause));
+        fail(dialStatusOf(cause));
       },
-    });
+    }, { app: "AppDial", dialString, announceAfterFirstStep: true });
     if (leg === undefined) {
-      finish("CHANUNAVAIL");
+      fail("CHANUNAVAIL");
       return;
     }
-    if (done) return;
+    if (done || this.#ended) return;
     this.#app = {
       abort: () => {
         if (done || bridged) return;
@@ -454,7 +559,7 @@ export class SimCall {
           if (done || bridged) return;
           dialEvent("DialEnd", leg, ["DialStatus", "NOANSWER"]);
           leg.cancel(16);
-          finish("NOANSWER");
+          fail("NOANSWER");
         });
       });
     }
@@ -577,6 +682,10 @@ export class SimCall {
         ["Application", app],
         ["AppData", data],
       ]);
+      const first = this.#afterFirstNewexten;
+      this.#afterFirstNewexten = undefined;
+      first?.();
+      if (this.#ended) return;
       switch (step.app) {
         case "Answer":
           this.#answer();
@@ -605,6 +714,7 @@ export class SimCall {
         case "Ring":
           return; // until the originate times out or someone hangs up
         case "Ringing":
+          this.indicateRinging();
           break;
         case "Dial":
           this.#dial(step, i + 1);
@@ -626,25 +736,54 @@ export class SimCall {
     if (!this.#ended) this.#hangupFromDialplan(16);
   }
 
-  #answer(): void {
+  /**
+   * `;2` answers. `byApp`: a Dial on `;2` answers it once its callee did;
+   * then (as fixture 21 shows) `;1` goes up first and the Originate's
+   * response follows the bridge.
+   */
+  #answer(byApp = false): void {
     if (this.#answered) return;
     const h = this.#host;
-    const req = this.#req;
     this.#answered = true;
     this.#answerWall = h.wallNow();
     this.one.answeredAt = this.two.answeredAt = h.now();
     if (this.#timeoutTimer !== undefined) h.clearTimer(this.#timeoutTimer);
-    this.two.state = 6;
-    this.#chanEvent("Newstate", "call", this.two);
-    this.one.state = 6;
-    this.#chanEvent("Newstate", "call", this.one);
     if (this.#leg !== undefined) {
+      this.two.state = 6;
+      this.#chanEvent("Newstate", "call", this.two);
       this.#deviceState("INUSE");
+      this.one.state = 6;
+      this.#chanEvent("Newstate", "call", this.one);
       this.#deviceState("INUSE");
       this.#leg.hooks.answered(this);
       return;
     }
+    if (byApp) {
+      this.one.state = 6;
+      this.#chanEvent("Newstate", "call", this.one);
+      this.#dialEvent("DialEnd", ["DialStatus", "ANSWER"]);
+      this.two.state = 6;
+      this.#chanEvent("Newstate", "call", this.two);
+      this.#deviceState("INUSE");
+      this.#deviceState("INUSE");
+      this.#answerTail = () => {
+        this.#answerTail = () => {};
+        if (!this.#ended) this.#originateAnswered(false);
+      };
+      return;
+    }
+    this.two.state = 6;
+    this.#chanEvent("Newstate", "call", this.two);
+    this.one.state = 6;
+    this.#chanEvent("Newstate", "call", this.one);
     this.#dialEvent("DialEnd", ["DialStatus", "ANSWER"]);
+    this.#originateAnswered(true);
+  }
+
+  /** The Originate's answer (response, device state) and `;1`'s application starting. */
+  #originateAnswered(deviceState: boolean): void {
+    const h = this.#host;
+    const req = this.#req;
     if (req.async) {
       const r: Header[] = [];
       if (req.actionId !== undefined) r.push(["ActionID", req.actionId]);
@@ -663,8 +802,10 @@ export class SimCall {
     } else {
       req.respond([["Response", "Success"], ["Message", "Originate successfully queued"]]);
     }
-    this.#deviceState("INUSE");
-    this.#deviceState("INUSE");
+    if (deviceState) {
+      this.#deviceState("INUSE");
+      this.#deviceState("INUSE");
+    }
     // ;1 now runs the Originate's application (or enters the given extension).
     if (req.application !== undefined) {
       this.one.application = req.application;
@@ -682,9 +823,13 @@ export class SimCall {
     }
   }
 
+  /** `;2` hangs up (the Hangup step, the end of its dialplan, or its Dial's end). */
   #hangupFromDialplan(cause: number): void {
     const two = this.two;
     this.#chanEvent("SoftHangupRequest", "call", two, [["Cause", "16"]]);
+    // core_unreal.c: a `;2` that ran Dial passes its DIALSTATUS to `;1`.
+    const status = two.vars.get("DIALSTATUS");
+    if (status !== undefined) this.#setVarOn(this.one, "CHANLOCALSTATUS", status);
     this.#chanEvent("HangupRequest", "call", this.one, [["Cause", String(cause)]]);
     if (this.#answered) {
       this.#finishAnswered(two, this.one, cause);
@@ -770,7 +915,8 @@ export class SimCall {
     this.#abortApp();
     for (const c of [first, second]) this.#hangupChannel(c, cause);
     const end = h.wallNow();
-    for (const c of [this.two, this.one]) this.#cdr(c, end);
+    // A leg's `;1` is the B party of its caller's Cdr: no record of its own.
+    for (const c of this.#leg ? [this.two] : [this.two, this.one]) this.#cdr(c, end);
     this.#deviceState("NOT_INUSE");
     this.#deviceState("NOT_INUSE");
     h.callEnded(true);
@@ -790,7 +936,7 @@ export class SimCall {
       ["DestinationContext", c.context],
       ["CallerID", cid],
       ["Channel", c.name],
-      ["DestinationChannel", ""],
+      ["DestinationChannel", c.cdrDestination],
       ["LastApplication", c.application],
       ["LastData", c.appData],
       ["StartTime", fmtCdrTime(start)],
@@ -828,6 +974,21 @@ export class SimCall {
     this.#clearTimers();
   }
 }
+
+/** The variables Dial clears when it starts, in app_dial's order. */
+const DIAL_VARIABLES = [
+  "DIALSTATUS",
+  "DIALEDPEERNUMBER",
+  "DIALEDPEERNAME",
+  "ANSWEREDTIME",
+  "ANSWEREDTIME_MS",
+  "DIALEDTIME",
+  "DIALEDTIME_MS",
+  "RINGTIME",
+  "RINGTIME_MS",
+  "PROGRESSTIME",
+  "PROGRESSTIME_MS",
+];
 
 function pushTarget(h: Header[], req: OriginateRequest): void {
   if (req.application !== undefined) {

@@ -9,9 +9,9 @@ import type { Header } from "../core/message.ts";
 import { messageText } from "../core/serializer.ts";
 import { BridgeTable } from "./_bridges.ts";
 import { parseLocal, SimCall } from "./_channels.ts";
-import type { LegHooks, SimChannel } from "./_channels.ts";
+import type { LegHooks, LegOptions, SimChannel } from "./_channels.ts";
 import type { CallHost, ChannelInfo, OriginateRequest } from "./_channels.ts";
-import type { Dialplan, DialplanStep } from "./_dialplan.ts";
+import type { Dialplan } from "./_dialplan.ts";
 import { QueueTable } from "./_queues.ts";
 import type { QueueOptions } from "./_queues.ts";
 import type { Emitter } from "./_emitter.ts";
@@ -335,15 +335,16 @@ export class SimEngine implements CallHost {
   startLeg(
     caller: SimChannel,
     iface: string,
-    steps: readonly DialplanStep[] | undefined,
-    app: string,
     hooks: LegHooks,
+    options: LegOptions,
   ): SimCall | undefined {
     const local = parseLocal(iface);
     if (!local) return undefined;
-    let run = steps ?? this.dialplan[local.context]?.[local.exten];
+    let run = options.steps ?? this.dialplan[local.context]?.[local.exten];
     // A queue member whose extension does not exist rings until the round ends.
-    if (run === undefined && app === "AppQueue") run = [{ app: "Ringing" }, { app: "Ring" }];
+    if (run === undefined && options.app === "AppQueue") {
+      run = [{ app: "Ringing" }, { app: "Ring" }];
+    }
     if (run === undefined) return undefined;
     const req: OriginateRequest = {
       channel: iface,
@@ -361,10 +362,10 @@ export class SimEngine implements CallHost {
       respond: () => {},
     };
     const call = new SimCall(this, req, local.exten, local.context, {
+      ...options,
       caller,
       hooks,
       steps: run,
-      app,
     });
     this.stats.callsStarted++;
     call.startLeg();

@@ -6,7 +6,7 @@
  */
 
 import type { Header } from "../core/message.ts";
-import type { AppCaller, LegHooks, SimCall, SimChannel } from "./_channels.ts";
+import type { AppCaller, LegHooks, LegOptions, SimCall, SimChannel } from "./_channels.ts";
 import type { BridgeTable } from "./_bridges.ts";
 import type { DialplanStep } from "./_dialplan.ts";
 import type { Emitter } from "./_emitter.ts";
@@ -119,9 +119,8 @@ export interface QueueHost {
   startLeg(
     caller: SimChannel,
     iface: string,
-    steps: readonly DialplanStep[] | undefined,
-    app: string,
     hooks: LegHooks,
+    options: LegOptions,
   ): SimCall | undefined;
 }
 
@@ -358,7 +357,7 @@ export class QueueTable {
   #ring(q: Queue, e: Entry): void {
     for (const m of q.members) {
       if (!this.#free(m)) continue;
-      const leg = this.#host.startLeg(e.caller.channel, m.iface, m.steps(), "AppQueue", {
+      const leg = this.#host.startLeg(e.caller.channel, m.iface, {
         announce: (l) => {
           this.#multi("AgentCalled", e, l, m, q, []);
           this.#host.emitter.event("DialBegin", "call", [
@@ -367,15 +366,25 @@ export class QueueTable {
             ["DialString", m.iface],
           ]);
           this.#setDevice(m.stateInterface, 6);
+          // Registered before the member's dialplan runs: it may answer or fail at once.
+          const timer = this.#host.setTimer(q.ringMs, () => {
+            this.#host.emitter.batch(() => this.#ringTimeout(q, e, m));
+          });
+          e.ringing.set(m, { leg: l, startedAt: this.#host.now(), timer });
+        },
+        ringing: (l) => {
+          if (e.ringing.get(m)?.leg !== l) return;
+          this.#host.emitter.event("DialState", "call", [
+            ...this.#snap(e.caller.channel),
+            ...this.#snap(l.one, "Dest"),
+            ["DialStatus", "RINGING"],
+          ]);
         },
         answered: (l) => this.#answered(q, e, m, l),
         ended: (l, cause) => this.#legFailed(q, e, m, l, cause),
-      });
-      if (leg === undefined || leg.ended) continue;
-      const timer = this.#host.setTimer(q.ringMs, () => {
-        this.#host.emitter.batch(() => this.#ringTimeout(q, e, m));
-      });
-      e.ringing.set(m, { leg, startedAt: this.#host.now(), timer });
+      }, { app: "AppQueue", steps: m.steps() });
+      if (leg === undefined) continue;
+      if (e.connected || e.done) return;
     }
   }
 
@@ -493,7 +502,8 @@ export class QueueTable {
           }
         }
       } else this.#setDevice(m.stateInterface, 1);
-      e.caller.resume();
+      e.caller.hangup(); // Queue without the `c` option
+
       for (const qq of this.#queues.values()) this.#dispatch(qq);
     });
     for (const qq of this.#queues.values()) if (qq !== q) this.#dispatch(qq);

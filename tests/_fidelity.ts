@@ -38,6 +38,7 @@ export const NORMALISED_KEYS: ReadonlySet<string> = new Set([
   "duration",
   "billableseconds",
   "seconds",
+  "bridgeuniqueid",
 ]);
 
 /** One client send of a scenario. */

@@ -40,6 +40,25 @@ const ACCEPTED: Record<string, string[]> = {
     "missing event:DeviceStateChange",
   ],
   "19-too-many-headers": [],
+  "21-dial-bridge-local-600": [
+    "extra event:DialBegin",
+    "missing event:DialBegin",
+    "extra event:DeviceStateChange",
+    "missing event:DeviceStateChange",
+    "missing event:Cdr",
+    "missing event:Cdr",
+    'event:Cdr Destination: capture "600" simulator "100"',
+    'event:Cdr Channel: capture "Local/600@lab-00000000;1" simulator "Local/100@lab-00000001;2"',
+    'event:Cdr LastApplication: capture "Wait" simulator "Hangup"',
+    'event:Cdr LastData: capture "6" simulator "16"',
+    "extra event:DeviceStateChange",
+    'event:VarSet Value: capture "2508" simulator "2000"',
+    'event:VarSet Value: capture "2516" simulator "2000"',
+    "extra event:Cdr",
+    "extra event:Cdr",
+    'event:DeviceStateChange Device: capture "Local/100@lab" simulator "Local/600@lab"',
+    "missing event:DeviceStateChange",
+  ],
 };
 
 /** Sends the .txt abbreviates, rebuilt from its notes. */
