@@ -98,8 +98,16 @@ export interface DialerLab {
   readonly journal: MemoryJournal;
   readonly config: CampaignConfig;
   readonly leads: Lead[];
-  /** In-flight checks made (at Originates, at live-model changes). */
-  readonly checks: { originates: number; changes: number; maxInFlight: number };
+  /**
+   * In-flight checks made (at Originates, at live-model changes) and what
+   * broke the bound (recorded: the dialer and the live state isolate throws).
+   */
+  readonly checks: {
+    originates: number;
+    changes: number;
+    maxInFlight: number;
+    violations: string[];
+  };
   /** Makes the dialer (once); the live state given to it checks the bound at each Originate. */
   dialer(options?: Partial<DialerOptions>): Dialer;
   /** Advances the clock in steps (sockets quiet between steps) until `done()` or `maxMs`. */
@@ -149,7 +157,7 @@ export async function withDialerLab(
   });
   const journal = new MemoryJournal();
   const leads = makeLeads(options.numbers);
-  const checks = { originates: 0, changes: 0, maxInFlight: 0 };
+  const checks = { originates: 0, changes: 0, maxInFlight: 0, violations: [] as string[] };
   let dialer: Dialer | undefined;
   const offs: Array<() => void> = [];
   try {

@@ -21,6 +21,7 @@ describe("dialer on the simulator", () => {
       { numbers, world: { agents: 4, answerAfterSeconds: 1, talkSeconds: 3, patienceSeconds: 60 } },
       async (lab) => {
         const summary = await runToEnd(lab, 3_600_000);
+        assert.deepEqual(lab.checks.violations, [], "the pacing bound held");
         const retried = new Set(["busy", "noAnswer", "congestion"]);
         for (const [i, lead] of lab.leads.entries()) {
           const s = lab.dialer().book.get(lead.id)!;
@@ -104,6 +105,7 @@ describe("dialer on the simulator", () => {
         lab.sim.dropSession(dialerSession);
         const startedAtDrop = d.started;
         await lab.run(() => summary !== undefined, 600_000);
+        assert.deepEqual(lab.checks.violations, []);
         assert.ok(d.started > startedAtDrop, "dialling went on after the reconnect");
         assert.ok(lab.client.stats().reconnects >= 1);
         for (const [i, lead] of lab.leads.entries()) {
@@ -136,6 +138,7 @@ describe("dialer on the simulator", () => {
       async (lab) => {
         const d = lab.dialer({ pacing: { minSample: 5 } });
         await runToEnd(lab, 3_600_000, 200);
+        assert.deepEqual(lab.checks.violations, []);
         // The truth from the simulator's events (receipt times on the shared clock):
         // abandoned when no agent took the caller, or took it 2 s or more after it joined.
         let truth = 0;
