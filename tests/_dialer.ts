@@ -246,8 +246,7 @@ export async function withDialerLab(
         dialer ??= new Dialer({
           config,
           leads,
-          client,
-          live: checked,
+          sites: [{ name: "sim", client, live: checked }],
           journal: new Journal(journal.sink),
           wallNow: () => 1_700_000_000_000 + clock.now(),
           ...o,

@@ -11,8 +11,24 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { expectedOutcome } from "../examples/dialer/simulate.ts";
-import { leadNumbers, runToEnd, withDialerLab } from "./_dialer.ts";
+import { defaultConnector } from "../adapters/mod.ts";
+import { Client } from "../client/mod.ts";
+import { createLiveState } from "../live/mod.ts";
+import { AmiSimulator, ManualClock } from "../testing/mod.ts";
+import { checkCampaign } from "../examples/dialer/campaign.ts";
+import { Dialer } from "../examples/dialer/dialer.ts";
+import { Journal } from "../examples/dialer/journal.ts";
+import { expectedOutcome, simWorld } from "../examples/dialer/simulate.ts";
+import type { Summary } from "../examples/dialer/summary.ts";
+import {
+  leadNumbers,
+  makeLeads,
+  MemoryJournal,
+  OriginateCounter,
+  runToEnd,
+  withDialerLab,
+} from "./_dialer.ts";
+import { simOptions, within } from "./_client.ts";
 
 describe("dialer on the simulator", () => {
   test("200 leads: every outcome is the dialplan's, retries as configured, the bound holds", async () => {
@@ -161,5 +177,96 @@ describe("dialer on the simulator", () => {
         assert.equal(d.pacing.lastRule, "over");
       },
     );
+  });
+
+  test("two servers share the leads: each lead dialled once, on one of them; each paces by its own agents", async () => {
+    const numbers = leadNumbers(60, "11231");
+    const clock = new ManualClock();
+    const world = (agents: number) => ({ clock, ...simWorld(numbers, { agents, talkSeconds: 3 }) });
+    const sims = [await AmiSimulator.start(world(1)), await AmiSimulator.start(world(3))];
+    const clients = sims.map((sim) => new Client(simOptions(sim, { clock }), defaultConnector()));
+    const lives = clients.map((client) => createLiveState(client));
+    const watchers = sims.map((sim) => new Client(simOptions(sim, { clock }), defaultConnector()));
+    try {
+      const counters = watchers.map((w) => new OriginateCounter(w, "two"));
+      for (const c of [...watchers, ...clients]) await c.start();
+      for (const live of lives) await within(live.synced({ timeoutMs: 10_000 }), 5_000, "synced");
+      const config = checkCampaign({
+        name: "two",
+        servers: [{ name: "a", port: sims[0].port, secret: "amp111" }, {
+          name: "b",
+          port: sims[1].port,
+          secret: "amp111",
+        }],
+        queue: "sales",
+        channel: "Local/{number}@leads",
+        ringTimeoutMs: 5_000,
+        maxConcurrent: 4,
+        ratio: 1,
+        maxAttempts: 1,
+      });
+      const journal = new MemoryJournal();
+      const dialer = new Dialer({
+        config,
+        leads: makeLeads(numbers),
+        sites: [{ name: "a", client: clients[0], live: lives[0] }, {
+          name: "b",
+          client: clients[1],
+          live: lives[1],
+        }],
+        journal: new Journal(journal.sink),
+      });
+      // Each site's calls in flight stay within its own bound (ratio 1: its free agents).
+      let worst = 0;
+      for (const [i, live] of lives.entries()) {
+        live.on("channel", () => {
+          const ids = new Set<string>();
+          for (const ch of live.channels.values()) {
+            if (ch.uniqueid.startsWith("two-") && ch.state !== 6) {
+              ids.add(ch.uniqueid.replace(/;2$/, ""));
+            }
+          }
+          worst = Math.max(worst, ids.size - (i === 0 ? 1 : 3));
+        });
+      }
+      let summary: Summary | undefined;
+      dialer.start().then((sum) => (summary = sum));
+      const settled = async () => {
+        for (let k = 0, last = -1, stable = 0; k < 500 && stable < 3; k++) {
+          await new Promise((r) => setTimeout(r, 1));
+          const sent = sims[0].stats.bytesSent + sims[1].stats.bytesSent;
+          const got = [...clients, ...watchers].reduce((n, c) => n + c.stats().totals.bytesIn, 0);
+          stable = sent === got && sent === last ? stable + 1 : 0;
+          last = sent;
+        }
+      };
+      for (let t = 0; summary === undefined; t += 250) {
+        assert.ok(t < 1_800_000, "not done in 30 simulated minutes");
+        clock.advance(250);
+        await settled();
+      }
+      const byServer = counters.map((c) => c.total);
+      assert.equal(byServer[0] + byServer[1], 60, "every lead dialled once in all");
+      assert.ok(byServer[0] > 0 && byServer[1] > byServer[0], `b has more agents: ${byServer}`);
+      for (const [i, lead] of makeLeads(numbers).entries()) {
+        const seen = [
+          ...(counters[0].byLead.get(lead.id) ?? []),
+          ...(counters[1].byLead.get(lead.id) ?? []),
+        ];
+        assert.deepEqual(seen, ["1"], `${lead.id} dialled once`);
+        assert.equal(dialer.book.get(lead.id)?.outcome, expectedOutcome(numbers[i]), lead.id);
+      }
+      const nodes = journal.records().filter((r) => r.t === "dialing").map((r) =>
+        r.t === "dialing" ? r.node : ""
+      );
+      assert.deepEqual(new Set(nodes), new Set(["a", "b"]));
+      assert.equal(summary.outcomes.unknown, 0);
+      assert.ok(dialer.pacingOf("a") !== undefined && dialer.pacingOf("c") === undefined);
+      assert.ok(worst <= 0, `a site went past its own agents by ${worst}`);
+    } finally {
+      for (const live of lives) live.close();
+      for (const c of [...clients, ...watchers]) c.destroy();
+      for (const sim of sims) await sim.stop();
+    }
   });
 });

@@ -109,7 +109,7 @@ describe("campaign configuration", () => {
     const c = checkCampaign(base);
     assert.equal(c.maxConcurrent, 20);
     assert.equal(c.abandonCeiling, 0.03);
-    assert.equal(c.server.port, 5038);
+    assert.deepEqual(c.servers.map((sv) => [sv.name, sv.port]), [["default", 5038]]);
     assert.equal(channelFor({ ...c, channel: "PJSIP/{number}@trunk" }, "+155"), "PJSIP/+155@trunk");
   });
 
@@ -126,6 +126,9 @@ describe("campaign configuration", () => {
     [{ ...base, retryDelayMs: { answered: 1 } }, "retryDelayMs.answered"],
     [{ ...base, retryDelayMs: { unknown: 1 } }, "retryDelayMs.unknown"],
     [{ ...base, context: "a\r\nAction: Hangup" }, "context"],
+    [{ ...base, servers: [] }, "servers"],
+    [{ ...base, servers: [{ secret: "s" }] }, "servers[0].name"],
+    [{ ...base, servers: [{ name: "a", secret: "s" }, { name: "a", secret: "t" }] }, "servers"],
   ];
   for (const [input, field] of bad) {
     test(`refused: ${field}`, () => {
@@ -156,8 +159,25 @@ describe("campaign configuration", () => {
     assert.equal(c.queue, "q2");
     assert.equal(c.maxConcurrent, 7);
     assert.equal(c.ratio, 1.5);
-    assert.equal(c.server.port, 6000);
+    assert.equal(c.servers[0].port, 6000);
     assert.deepEqual(c.retryDelayMs, { busy: 1000, noAnswer: 1_800_000, congestion: 60_000 });
+  });
+
+  test("several servers from the file, secrets from AMI_SECRET's place; --host refused with them", () => {
+    const file = {
+      queue: "q",
+      servers: [{ name: "a", port: 1 }, { name: "b", port: 2, secret: "b" }],
+    };
+    const c = checkCampaign(campaignInput(parseCommandLine(["--secret", "x"]), file));
+    assert.deepEqual(c.servers.map((sv) => [sv.name, sv.port, sv.secret]), [["a", 1, "x"], [
+      "b",
+      2,
+      "b",
+    ]]);
+    assert.throws(
+      () => campaignInput(parseCommandLine(["--host", "h"]), file),
+      (e: unknown) => e instanceof CampaignError && e.field === "--host",
+    );
   });
 
   test("an unknown flag is a usage error", () => {

@@ -27,6 +27,8 @@ Files:
 
 Server (environment AMI_HOST, AMI_PORT, AMI_USERNAME, AMI_SECRET):
   --host HOST  --port PORT  --username USER  --secret SECRET (prefer AMI_SECRET)
+  Several servers: "servers": [{"name", "host", "port", "username", "secret"}, ...] in --config;
+  the leads are shared, each server paces by its own queue (max-concurrent is per server).
 
 Campaign:
   --name NAME             campaign name, the start of every ChannelId (default campaign)
@@ -128,13 +130,27 @@ export function campaignInput(
     else input[camel(flag)] = v;
   }
   input.retryDelayMs = retry;
+  const secret = values.secret ?? env("AMI_SECRET");
+  if (Array.isArray(file.servers)) {
+    // Several servers come from the file only; AMI_SECRET fills the secrets it leaves out.
+    for (const flag of ["host", "port", "username"]) {
+      if (values[flag] !== undefined) {
+        throw new CampaignError(`--${flag}`, "not with a config file that lists servers");
+      }
+    }
+    input.servers = (file.servers as Array<Record<string, unknown>>).map((sv) => ({
+      ...sv,
+      secret: sv?.secret ?? secret,
+    }));
+    return input;
+  }
   const server = (file.server ?? {}) as Record<string, unknown>;
   input.server = {
     ...server,
     host: values.host ?? env("AMI_HOST") ?? server.host,
     port: values.port ?? env("AMI_PORT") ?? server.port,
     username: values.username ?? env("AMI_USERNAME") ?? server.username,
-    secret: values.secret ?? env("AMI_SECRET") ?? server.secret,
+    secret: secret ?? server.secret,
   };
   return input;
 }

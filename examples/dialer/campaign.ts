@@ -13,8 +13,10 @@ export type Outcome = "answered" | "busy" | "noAnswer" | "congestion" | "failed"
 /** The outcomes a lead may be tried again after (never `answered`, never `unknown`). */
 export type RetryableOutcome = "busy" | "noAnswer" | "congestion" | "failed";
 
-/** The AMI server. */
+/** One AMI server; each has its own agents' queue, pacing and abandon measure. */
 export interface ServerConfig {
+  /** Its name, in the journal and the progress line. Default `default`. */
+  readonly name: string;
   /** Host. Default `127.0.0.1`. */
   readonly host: string;
   /** Port. Default 5038. */
@@ -29,8 +31,8 @@ export interface ServerConfig {
 export interface CampaignConfig {
   /** The campaign's name: the start of every ChannelId, and the journal's identity. */
   readonly name: string;
-  /** The AMI server. */
-  readonly server: ServerConfig;
+  /** The AMI servers (from `server`, or `servers` in a config file): the leads are shared. */
+  readonly servers: readonly ServerConfig[];
   /** The channel to dial, `{number}` replaced by the lead's number (`PJSIP/{number}@trunk`). */
   readonly channel: string;
   /** Where an answered call goes: context, extension, priority (usually the queue's extension). */
@@ -45,7 +47,7 @@ export interface CampaignConfig {
   readonly callerId: string | undefined;
   /** How long a call rings before it counts as no answer, ms (the Originate's `Timeout`). */
   readonly ringTimeoutMs: number;
-  /** Calls in flight at most, whatever the agents. */
+  /** Calls in flight at most per server, whatever the agents. */
   readonly maxConcurrent: number;
   /** Calls per free agent to start with. */
   readonly ratio: number;
@@ -86,7 +88,7 @@ export class CampaignError extends Error {
 }
 
 /** The defaults: a careful campaign (ratio 1, 3 % ceiling, 2 s abandon threshold). */
-export const DEFAULTS: Omit<CampaignConfig, "server" | "queue"> = {
+export const DEFAULTS: Omit<CampaignConfig, "servers" | "queue"> = {
   name: "campaign",
   channel: "Local/{number}@leads",
   context: "agents",
@@ -134,7 +136,24 @@ function str(v: unknown, field: string): string {
  */
 export function checkCampaign(input: Record<string, unknown>): CampaignConfig {
   const v = { ...DEFAULTS, ...input } as Record<string, unknown>;
-  const server = (v.server ?? {}) as Record<string, unknown>;
+  const list = Array.isArray(v.servers) ? v.servers as unknown[] : [v.server ?? {}];
+  if (list.length === 0 || list.length > 100) {
+    throw new CampaignError("servers", "1 to 100 servers");
+  }
+  const servers = list.map((raw, i): ServerConfig => {
+    const sv = (raw ?? {}) as Record<string, unknown>;
+    const at = Array.isArray(v.servers) ? `servers[${i}]` : "server";
+    return {
+      name: str(sv.name ?? (Array.isArray(v.servers) ? undefined : "default"), `${at}.name`),
+      host: str(sv.host ?? "127.0.0.1", `${at}.host`),
+      port: num(sv.port ?? 5038, `${at}.port`, 1, 65_535),
+      username: str(sv.username ?? "admin", `${at}.username`),
+      secret: str(sv.secret, `${at}.secret (or AMI_SECRET)`),
+    };
+  });
+  if (new Set(servers.map((sv) => sv.name)).size !== servers.length) {
+    throw new CampaignError("servers", "two servers have the same name");
+  }
   const name = str(v.name, "name");
   if (!NAME.test(name)) throw new CampaignError("name", "1 to 40 of A-Z a-z 0-9 _ -");
   const channel = str(v.channel, "channel");
@@ -153,12 +172,7 @@ export function checkCampaign(input: Record<string, unknown>): CampaignConfig {
   const maxRatio = num(v.maxRatio, "maxRatio", minRatio, 10, false);
   const config: CampaignConfig = {
     name,
-    server: {
-      host: str(server.host ?? "127.0.0.1", "server.host"),
-      port: num(server.port ?? 5038, "server.port", 1, 65_535),
-      username: str(server.username ?? "admin", "server.username"),
-      secret: str(server.secret, "server.secret (or AMI_SECRET)"),
-    },
+    servers: Object.freeze(servers),
     channel,
     context: str(v.context, "context"),
     exten: str(v.exten, "exten"),

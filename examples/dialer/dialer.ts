@@ -1,21 +1,20 @@
 /**
  * The dialer: takes ready leads from the {@link LeadBook} as fast as the
- * pacing controller allows, journals each call before its Originate, follows
- * it on the live model, measures abandons from the queue's `AgentConnect`,
- * and records the outcome. Runtime-neutral: time comes from the client's
- * clock, the journal's disk from an injected sink.
+ * pacing controller of each server allows, journals each call before its
+ * Originate, follows it on that server's live model, measures abandons from
+ * the queue's `AgentConnect`, and records the outcome. Runtime-neutral: time
+ * comes from the clients' clock, the journal's disk from an injected sink.
  *
  * @module
  */
 
-import type { Client } from "amikit";
+import type { Client, Clock } from "amikit";
 import type { LiveOriginateEnd, LiveOriginateHandle, LiveState } from "amikit/live";
 import { LeadBook, type LeadState } from "./book.ts";
 import { type CampaignConfig, channelFor, type Outcome } from "./campaign.ts";
 import type { DialingRecord, Journal, LeadHistory } from "./journal.ts";
 import type { Lead } from "./leads.ts";
 import {
-  abandonRate,
   pacingAllowance,
   pacingBound,
   pacingDeadline,
@@ -29,16 +28,24 @@ import {
 } from "./pacing.ts";
 import { type Progress, summarize, type Summary } from "./summary.ts";
 
+/** One server the campaign dials through. */
+export interface DialerSite {
+  /** Its name (journal, progress). */
+  readonly name: string;
+  /** Its client. Every site's client runs on the same clock (the first one's drives the timers). */
+  readonly client: Client;
+  /** The live state made on that client. */
+  readonly live: LiveState;
+}
+
 /** What a {@link Dialer} needs. */
 export interface DialerOptions {
   /** The campaign. */
   readonly config: CampaignConfig;
-  /** The leads, in file order. */
+  /** The leads, in file order: shared by every site. */
   readonly leads: readonly Lead[];
-  /** The connected (or connecting) client: its clock drives every timer. */
-  readonly client: Client;
-  /** The live state made on that client. */
-  readonly live: LiveState;
+  /** The servers, each with its client and live state; each paces by its own queue's agents. */
+  readonly sites: readonly DialerSite[];
   /** Where `dialing` and `outcome` records go. */
   readonly journal: Journal;
   /** What the journal said at start (see `resumeFrom`). */
@@ -53,8 +60,18 @@ export interface DialerOptions {
   readonly pacing?: Partial<PacingSettings>;
 }
 
+/** One site's pacing and the calls being journalled for it. */
+interface Site {
+  readonly name: string;
+  readonly client: Client;
+  readonly live: LiveState;
+  pacing: PacingState;
+  reserved: number;
+}
+
 /** One call the dialer placed. */
 interface Call {
+  readonly site: Site;
   readonly lead: LeadState;
   readonly attempt: number;
   readonly channelId: string;
@@ -69,11 +86,11 @@ interface Call {
   dropped: boolean;
 }
 
-/** A campaign run over one server. */
+/** A campaign run over one or more servers. */
 export class Dialer {
   readonly #config: CampaignConfig;
-  readonly #client: Client;
-  readonly #live: LiveState;
+  readonly #clock: Clock;
+  readonly #sites: Site[];
   readonly #journal: Journal;
   readonly #wallNow: () => number;
   readonly #book: LeadBook;
@@ -82,9 +99,8 @@ export class Dialer {
   readonly #progressEveryMs: number;
   readonly #calls = new Map<string, Call>();
   readonly #offs: Array<() => void> = [];
-  #pacing: PacingState;
-  #reserved = 0;
   #started = 0;
+  #turn = 0;
   #startedAt = 0;
   #wake: unknown = undefined;
   #wakeAt = Infinity;
@@ -100,18 +116,18 @@ export class Dialer {
   /**
    * Prepares a campaign; {@link Dialer.start} runs it.
    *
-   * @param options the campaign, leads, client, live state, journal
+   * @param options the campaign, leads, sites, journal
    */
   constructor(options: DialerOptions) {
     const c = options.config;
+    if (options.sites.length === 0) throw new Error("dialer: no site");
     this.#config = c;
-    this.#client = options.client;
-    this.#live = options.live;
+    this.#clock = options.sites[0].client.clock;
     this.#journal = options.journal;
     this.#wallNow = options.wallNow ?? Date.now;
     this.#onProgress = options.onProgress;
     this.#progressEveryMs = options.progressEveryMs ?? 1_000;
-    const now = this.#client.clock.now();
+    const now = this.#clock.now();
     this.#book = new LeadBook(options.leads, c, options.history, now, this.#wallNow());
     this.#settings = pacingSettings({
       maxConcurrent: c.maxConcurrent,
@@ -121,7 +137,13 @@ export class Dialer {
       drainTimeoutMs: c.drainTimeoutMs,
       ...options.pacing,
     });
-    this.#pacing = pacingStart(c.ratio, this.#settings, now);
+    this.#sites = options.sites.map((site) => ({
+      name: site.name,
+      client: site.client,
+      live: site.live,
+      pacing: pacingStart(c.ratio, this.#settings, now),
+      reserved: 0,
+    }));
     this.done = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -132,23 +154,44 @@ export class Dialer {
   get book(): LeadBook {
     return this.#book;
   }
-  /** The pacing state (ratio, measured abandons, phase). */
+  /** The first site's pacing state (ratio, measured abandons, phase). */
   get pacing(): PacingState {
-    return this.#pacing;
+    return this.#sites[0].pacing;
+  }
+  /**
+   * A site's pacing state.
+   *
+   * @param site the site's name
+   * @returns its state, or `undefined`
+   */
+  pacingOf(site: string): PacingState | undefined {
+    return this.#sites.find((s) => s.name === site)?.pacing;
   }
   /** The pacing settings in force. */
   get settings(): PacingSettings {
     return this.#settings;
   }
-  /** Calls dialled (or being journalled) that have not ended nor reached an agent. */
+  /** Calls dialled (or being journalled) that have not ended nor reached an agent, every site. */
   get inFlight(): number {
-    let n = this.#reserved;
-    for (const call of this.#calls.values()) if (call.connectedAt === undefined) n++;
+    return this.#sites.reduce((n, site) => n + this.#inFlight(site), 0);
+  }
+  /** Calls not ended, agents' included, every site. */
+  get open(): number {
+    return this.#sites.reduce((n, site) => n + this.#open(site), 0);
+  }
+
+  #inFlight(site: Site): number {
+    let n = site.reserved;
+    for (const call of this.#calls.values()) {
+      if (call.site === site && call.connectedAt === undefined) n++;
+    }
     return n;
   }
-  /** Calls not ended, agents' included. */
-  get open(): number {
-    return this.#calls.size + this.#reserved;
+
+  #open(site: Site): number {
+    let n = site.reserved;
+    for (const call of this.#calls.values()) if (call.site === site) n++;
+    return n;
   }
   /** Originates sent in this run. */
   get started(): number {
@@ -161,16 +204,17 @@ export class Dialer {
    * @returns {@link Dialer.done}
    */
   start(): Promise<Summary> {
-    const clock = this.#client.clock;
-    this.#startedAt = clock.now();
-    this.#offs.push(
-      this.#live.on("queue", () => this.#schedule()),
-      this.#live.on("status", () => this.#schedule()),
-      this.#client.on(
-        "AgentConnect",
-        (e) => this.#agentConnect(e.get("Uniqueid"), e.get("Linkedid")),
-      ),
-    );
+    this.#startedAt = this.#clock.now();
+    for (const site of this.#sites) {
+      this.#offs.push(
+        site.live.on("queue", () => this.#schedule()),
+        site.live.on("status", () => this.#schedule()),
+        site.client.on(
+          "AgentConnect",
+          (e) => this.#agentConnect(e.get("Uniqueid"), e.get("Linkedid")),
+        ),
+      );
+    }
     if (this.#onProgress !== undefined) this.#tickProgress();
     this.#schedule();
     return this.done;
@@ -178,13 +222,14 @@ export class Dialer {
 
   /** Stops gracefully: no new calls; the calls in flight are waited for (bounded by `drainTimeoutMs`). */
   stop(): void {
-    this.#input({ type: "stop", at: this.#client.clock.now() });
+    const at = this.#clock.now();
+    for (const site of this.#sites) this.#input(site, { type: "stop", at });
     this.#schedule();
   }
 
   /** The figures of the progress line now. */
   progress(): Progress {
-    const now = this.#client.clock.now();
+    const now = this.#clock.now();
     const outcomes: Record<Outcome, number> = {
       answered: 0,
       busy: 0,
@@ -199,24 +244,30 @@ export class Dialer {
       if (s.status === "ready" || s.status === "waiting") left++;
     }
     const elapsed = Math.max(1, now - this.#startedAt);
+    let answered = 0, abandoned = 0, ratio = 0;
+    for (const site of this.#sites) {
+      answered += site.pacing.answered;
+      abandoned += site.pacing.abandoned;
+      ratio += site.pacing.ratio / this.#sites.length;
+    }
     return {
       elapsedMs: now - this.#startedAt,
       perMinute: (this.#started * 60_000) / elapsed,
       inFlight: this.inFlight,
-      freeAgents: this.#freeAgents(),
-      ratio: this.#pacing.ratio,
+      freeAgents: this.#sites.reduce((n, site) => n + this.#freeAgents(site), 0),
+      ratio,
       outcomes,
-      abandonRate: abandonRate(this.#pacing),
+      abandonRate: answered === 0 ? 0 : abandoned / answered,
       left,
     };
   }
 
-  #input(input: PacingInput): void {
-    this.#pacing = pacingStep(this.#pacing, this.#settings, input);
+  #input(site: Site, input: PacingInput): void {
+    site.pacing = pacingStep(site.pacing, this.#settings, input);
   }
 
-  #freeAgents(): number {
-    return this.#live.freeMembers(this.#config.queue).length;
+  #freeAgents(site: Site): number {
+    return site.live.freeMembers(this.#config.queue).length;
   }
 
   #schedule(): void {
@@ -228,39 +279,50 @@ export class Dialer {
     });
   }
 
-  /** The decision: finish, or start as many calls as the pacing allows. */
+  /**
+   * The decision, site by site (starting with a different one each time, so
+   * that scarce leads are shared): finish, or start as many calls as each
+   * site's pacing allows.
+   */
   #pump(): void {
     if (this.#finished) return;
-    const now = this.#client.clock.now();
+    const now = this.#clock.now();
     this.#book.promote(now);
-    const ready = this.#live.status === "live";
-    const view: PacingView = {
-      freeAgents: ready ? this.#freeAgents() : 0,
-      inFlight: this.inFlight,
-      leadsReady: this.#book.hasReady,
-    };
-    this.#input({ type: "tick", at: now });
-    this.#input({ type: "observe", at: now, ...view });
-    const phase = this.#pacing.phase;
-    const nothingLeft = !this.#book.hasReady && this.#book.nextRetryAt === undefined;
-    if (this.open === 0 && (phase === "draining" || (phase === "running" && nothingLeft))) {
-      this.#input({ type: "drained", at: now });
+    const count = this.#sites.length;
+    this.#turn = (this.#turn + 1) % count;
+    for (let i = 0; i < count; i++) {
+      const site = this.#sites[(this.#turn + i) % count];
+      const ready = site.live.status === "live";
+      const view: PacingView = {
+        freeAgents: ready ? this.#freeAgents(site) : 0,
+        inFlight: this.#inFlight(site),
+        leadsReady: this.#book.hasReady,
+      };
+      this.#input(site, { type: "tick", at: now });
+      this.#input(site, { type: "observe", at: now, ...view });
+      const phase = site.pacing.phase;
+      const nothingLeft = !this.#book.hasReady && this.#book.nextRetryAt === undefined;
+      if (
+        this.#open(site) === 0 && (phase === "draining" || (phase === "running" && nothingLeft))
+      ) {
+        this.#input(site, { type: "drained", at: now });
+      }
+      if (ready && this.#error === undefined) {
+        const n = pacingAllowance(site.pacing, this.#settings, view);
+        if (n > 0) this.#dial(site, this.#book.take(n));
+      }
     }
-    if (this.#pacing.phase === "stopped") return this.#finish();
-    if (ready && this.#error === undefined) {
-      const n = pacingAllowance(this.#pacing, this.#settings, view);
-      if (n > 0) this.#dial(this.#book.take(n));
-    }
+    if (this.#sites.every((site) => site.pacing.phase === "stopped")) return this.#finish();
     this.#armWake();
   }
 
   #armWake(): void {
-    const at = Math.min(
-      this.#book.nextRetryAt ?? Infinity,
-      pacingDeadline(this.#pacing, this.#settings) ?? Infinity,
-    );
+    let at = this.#book.nextRetryAt ?? Infinity;
+    for (const site of this.#sites) {
+      at = Math.min(at, pacingDeadline(site.pacing, this.#settings) ?? Infinity);
+    }
     if (at === this.#wakeAt) return;
-    const clock = this.#client.clock;
+    const clock = this.#clock;
     if (this.#wake !== undefined) clock.clearTimer(this.#wake);
     this.#wake = undefined;
     this.#wakeAt = at;
@@ -273,15 +335,15 @@ export class Dialer {
   }
 
   #tickProgress(): void {
-    this.#progressTimer = this.#client.clock.setTimer(this.#progressEveryMs, () => {
+    this.#progressTimer = this.#clock.setTimer(this.#progressEveryMs, () => {
       if (this.#finished) return;
       this.#onProgress?.(this.progress());
       this.#tickProgress();
     });
   }
 
-  /** Journals the calls (one write, one sync), then sends their Originates. */
-  #dial(leads: LeadState[]): void {
+  /** Journals the calls (one write, one sync), then sends their Originates through `site`. */
+  #dial(site: Site, leads: LeadState[]): void {
     if (leads.length === 0) return;
     const wall = this.#wallNow();
     const records: DialingRecord[] = leads.map((s) => ({
@@ -289,27 +351,29 @@ export class Dialer {
       lead: s.lead.id,
       attempt: s.attempts,
       channelId: `${this.#config.name}-${s.lead.id}-${s.attempts}`,
+      node: site.name,
       wall,
     }));
-    this.#reserved += leads.length;
+    site.reserved += leads.length;
     this.#journal.write(records).then(
       () => {
-        this.#reserved -= leads.length;
-        for (const [i, s] of leads.entries()) this.#originate(s, records[i].channelId);
+        site.reserved -= leads.length;
+        for (const [i, s] of leads.entries()) this.#originate(site, s, records[i].channelId);
         this.#schedule();
       },
       (error: unknown) => {
         // Nothing was sent: the leads stay as they were, and the campaign stops.
-        this.#reserved -= leads.length;
+        site.reserved -= leads.length;
         for (const s of leads) this.#book.giveBack(s.lead.id);
         this.#fail(error instanceof Error ? error : new Error(String(error)));
       },
     );
   }
 
-  #originate(s: LeadState, channelId: string): void {
+  #originate(site: Site, s: LeadState, channelId: string): void {
     const c = this.#config;
     const call: Call = {
+      site,
       lead: s,
       attempt: s.attempts,
       channelId,
@@ -328,7 +392,7 @@ export class Dialer {
     ];
     this.#calls.set(channelId, call);
     try {
-      call.handle = this.#live.originate({
+      call.handle = site.live.originate({
         Channel: channelFor(c, s.lead.number),
         Context: c.context,
         Exten: c.exten,
@@ -346,8 +410,8 @@ export class Dialer {
     this.#started++;
     call.handle.answered.then((ch) => {
       if (ch === undefined || call.dropped) return;
-      call.answeredAt = this.#client.clock.now();
-      call.abandonTimer = this.#client.clock.setTimer(c.abandonAfterMs, () => {
+      call.answeredAt = this.#clock.now();
+      call.abandonTimer = this.#clock.setTimer(c.abandonAfterMs, () => {
         call.abandonTimer = undefined;
         this.#measure(call, true); // no agent within the threshold
       });
@@ -360,29 +424,29 @@ export class Dialer {
     const id = (uniqueid ?? "").replace(/;2$/, "");
     const call = this.#calls.get(id) ?? this.#calls.get(linkedid ?? "");
     if (call === undefined || call.connectedAt !== undefined) return;
-    call.connectedAt = this.#client.clock.now();
+    call.connectedAt = this.#clock.now();
     this.#measure(call, false);
     this.#schedule();
   }
 
   /** Counts an answered call in the abandon rate, once. */
   #measure(call: Call, abandoned: boolean): void {
-    if (call.abandonTimer !== undefined) this.#client.clock.clearTimer(call.abandonTimer);
+    if (call.abandonTimer !== undefined) this.#clock.clearTimer(call.abandonTimer);
     call.abandonTimer = undefined;
     if (call.measured || call.dropped) return;
     call.measured = true;
     call.abandoned = abandoned;
-    this.#input({ type: "measured", abandoned, at: this.#client.clock.now() });
+    this.#input(call.site, { type: "measured", abandoned, at: this.#clock.now() });
   }
 
   /** A call is over (or was never sent: `end` undefined, `refused` says why). */
   #ended(call: Call, end: LiveOriginateEnd | undefined, refused: string): void {
     if (call.dropped || this.#finished) return;
-    const now = this.#client.clock.now();
+    const now = this.#clock.now();
     const outcome: Outcome = end?.outcome ?? "failed";
     // An answered call that never reached an agent was abandoned (hung up first).
     if (outcome === "answered" && !call.measured) this.#measure(call, true);
-    if (call.abandonTimer !== undefined) this.#client.clock.clearTimer(call.abandonTimer);
+    if (call.abandonTimer !== undefined) this.#clock.clearTimer(call.abandonTimer);
     const notSent = end === undefined ||
       (outcome === "failed" && (end.error as { written?: boolean } | undefined)?.written === false);
     const detail = end === undefined
@@ -413,7 +477,7 @@ export class Dialer {
     },
   ): void {
     this.#calls.delete(call.channelId);
-    this.#book.finish(call.lead.lead.id, r, this.#client.clock.now());
+    this.#book.finish(call.lead.lead.id, r, this.#clock.now());
     this.#journal.write([{
       t: "outcome",
       lead: call.lead.lead.id,
@@ -443,7 +507,7 @@ export class Dialer {
       call.dropped = true;
     }
     this.#finished = true;
-    const clock = this.#client.clock;
+    const clock = this.#clock;
     if (this.#wake !== undefined) clock.clearTimer(this.#wake);
     if (this.#progressTimer !== undefined) clock.clearTimer(this.#progressTimer);
     for (const off of this.#offs.splice(0)) off();
@@ -454,8 +518,15 @@ export class Dialer {
     });
   }
 
-  /** For tests: the pacing bound with the given free agents. */
-  boundFor(freeAgents: number): number {
-    return pacingBound(this.#pacing, this.#settings, freeAgents);
+  /**
+   * The pacing bound of a site with the given free agents.
+   *
+   * @param freeAgents free agents
+   * @param site the site's name (default the first)
+   * @returns the bound
+   */
+  boundFor(freeAgents: number, site?: string): number {
+    const state = site === undefined ? this.pacing : this.pacingOf(site);
+    return state === undefined ? 0 : pacingBound(state, this.#settings, freeAgents);
   }
 }

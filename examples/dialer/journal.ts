@@ -31,6 +31,8 @@ export interface DialingRecord {
   readonly attempt: number;
   /** The Originate's ChannelId. */
   readonly channelId: string;
+  /** The server it goes to. */
+  readonly node?: string;
   /** Wall-clock time, ms. */
   readonly wall: number;
 }

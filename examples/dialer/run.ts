@@ -9,7 +9,7 @@
 import { connect } from "amikit";
 import { createLiveState } from "amikit/live";
 import type { CampaignConfig } from "./campaign.ts";
-import { Dialer } from "./dialer.ts";
+import { Dialer, type DialerSite } from "./dialer.ts";
 import {
   exit,
   onStopSignals,
@@ -57,24 +57,29 @@ export async function runCampaign(
   const journal = new Journal(sink);
   await journal.write([{ t: "start", campaign: config.name, wall: Date.now() }]);
 
-  const s = config.server;
-  const client = await connect({
-    host: s.host,
-    port: s.port,
-    username: s.username,
-    secret: s.secret,
-  });
-  const live = createLiveState(client, { maxOriginates: config.maxConcurrent + 100 });
+  const sites: DialerSite[] = [];
   try {
-    await live.synced({ timeoutMs: 30_000 });
+    for (const server of config.servers) {
+      const client = await connect({
+        host: server.host,
+        port: server.port,
+        username: server.username,
+        secret: server.secret,
+        // One clock for every site: the dialer's timers run on the first one's.
+        ...(sites.length > 0 ? { clock: sites[0].client.clock } : {}),
+      });
+      const live = createLiveState(client, { maxOriginates: config.maxConcurrent + 100 });
+      sites.push({ name: server.name, client, live });
+    }
+    for (const site of sites) await site.live.synced({ timeoutMs: 30_000 });
+    const clock = sites[0].client.clock;
     const dialer = new Dialer({
       config,
       leads,
-      client,
-      live,
+      sites,
       journal,
       history,
-      onProgress: (p) => term.progress(progressLine(p), client.clock.now()),
+      onProgress: (p) => term.progress(progressLine(p), clock.now()),
     });
     const c = dialer.book.counts();
     const open = [...history.values()].filter((h) => h.open !== undefined).length;
@@ -101,8 +106,10 @@ export async function runCampaign(
     term.print(`per-lead CSV: ${files.summary}`);
     return 0;
   } finally {
-    live.close();
-    await client.close().catch(() => {});
+    for (const site of sites) {
+      site.live.close();
+      await site.client.close().catch(() => {});
+    }
     await journal.flushed();
     await sink.close();
   }
