@@ -4,7 +4,8 @@
  * from the same sources; a package.json whose `exports` give each public
  * entry point of deno.json for `import` and `require`; README and LICENSE. The compiled tests land in
  * `npm/esm/tests/` (left out of the published files) so that `node --test`
- * runs the suite against the build, not the sources.
+ * runs the suite against the build, not the sources; the examples
+ * (`npm/esm/examples/`, run by those tests) are left out too.
  *
  * Run: `deno run -A scripts/build_npm.ts` (or `npm run build`).
  *
@@ -63,7 +64,7 @@ const npmPkg = {
   typesVersions: { "*": typesVersions },
   exports,
   bin: { amikit: "./esm/cli/main.js" },
-  files: ["esm/", "cjs/", "!esm/tests/", "!esm/scripts/", "README.md", "LICENSE"],
+  files: ["esm/", "cjs/", "!esm/tests/", "!esm/scripts/", "!esm/examples/", "README.md", "LICENSE"],
   dependencies: pkg.dependencies,
   // The NATS client: only `amikit/gateway` imports it, so it is optional.
   peerDependencies: pkg.peerDependencies,

@@ -117,11 +117,13 @@ try {
   }).trim().split("\n").pop()!;
   const tarball = join(out, packed);
   const files = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" });
-  check("the tarball holds both builds and no tests or scripts", () => {
+  check("the tarball holds both builds and no tests, scripts or examples", () => {
     for (const f of ["package/esm/mod.js", "package/cjs/mod.js", "package/cjs/mod.d.ts"]) {
       if (!files.includes(f)) throw new Error(`missing ${f}`);
     }
-    if (/package\/esm\/(tests|scripts)\//.test(files)) throw new Error("tests or scripts packed");
+    if (/package\/esm\/(tests|scripts|examples)\//.test(files)) {
+      throw new Error("tests, scripts or examples packed");
+    }
   });
 
   const cjs = project("cjs", tarball, { type: "commonjs" });

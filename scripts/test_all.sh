@@ -29,7 +29,7 @@ runner_status() {
 check "core purity (deno task purity)" "$BIN/deno" task purity
 check "deno lint" "$BIN/deno" lint
 check "deno fmt --check" "$BIN/deno" fmt --check
-check "deno check (doc-comment examples too)" "$BIN/deno" check --doc mod.ts core/ live/ adapters/ client/ testing/ metrics/ gateway/ cli/ tests/ scripts/
+check "deno check (doc-comment examples too)" "$BIN/deno" check --doc mod.ts core/ live/ adapters/ client/ testing/ metrics/ gateway/ cli/ examples/ tests/ scripts/
 check "deno doc --lint" "$BIN/deno" doc -q --lint $(node -e 'const d=require("./deno.json");console.log(Object.values(d.exports).join(" "))')
 check "deno publish --dry-run" "$BIN/deno" publish --dry-run --allow-dirty
 check "npm build (tsc: ESM and CommonJS)" "$BIN/deno" run -A scripts/build_npm.ts
