@@ -613,7 +613,7 @@ export class RemoteCluster implements AsyncDisposable {
           try {
             await jsm.consumers.add(stream, {
               durable_name: name,
-              ack_policy: AckPolicy.Explicit,
+              ack_policy: AckPolicy.All,
               deliver_policy: this.#opts.deliver === "all" ? DeliverPolicy.All : DeliverPolicy.New,
               filter_subject: this.subjects.events(node),
               max_ack_pending: 10_000,
@@ -635,10 +635,14 @@ export class RemoteCluster implements AsyncDisposable {
           while (consumer !== undefined && !this.#closing) {
             try {
               const batch = await consumer.fetch({ max_messages: 500, expires: 1000 });
+              // One acknowledgement per batch (the consumer acknowledges all
+              // up to it), after every event of the batch was dispatched.
+              let last: { ack(): void } | undefined;
               for await (const m of batch) {
                 this.#onStreamMessage(node, m);
-                m.ack();
+                last = m;
               }
+              last?.ack();
             } catch (error) {
               // NATS away or the pull failed: try again shortly (what was not
               // acknowledged is delivered again).
