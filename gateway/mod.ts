@@ -22,6 +22,7 @@
  */
 
 export { Gateway, startGateway } from "./gateway.ts";
+export { GatewayError, type GatewayFailure, PermissionError } from "../core/errors.ts";
 export type { GatewayOptions, GatewayStats, HeldNodeStats, StreamOptions } from "./gateway.ts";
 export type { LeaseOptions } from "./_leases.ts";
 export type { PublisherStats } from "./_publisher.ts";
