@@ -165,6 +165,41 @@ describe("gateway", () => {
     }, { dialplan: DIALPLAN });
   });
 
+  test("caps: a request over the size cap and one over the concurrency cap are refused, never written", async () => {
+    await withFleet(["pbx1"], async ({ sims, gateway, remote }) => {
+      await gateway({ maxRequestBytes: 2048, maxInFlight: 1 });
+      const r = await remote();
+      await within(r.ready({ timeoutMs: 8000 }), 10_000, "ready");
+      const before = sims.pbx1.stats.actions;
+      await assert.rejects(
+        r.action("pbx1", "UserEvent", { UserEvent: "Big", Data: "x".repeat(4000) }),
+        (e: unknown) => {
+          assert.ok(e instanceof GatewayError, String(e));
+          assert.equal(e.reason, "tooLarge");
+          assert.equal(e.written, false);
+          return true;
+        },
+      );
+      assert.equal(sims.pbx1.stats.actions, before);
+      const slow = r.action("pbx1", "Originate", {
+        Channel: "Local/500@lab",
+        Application: "Wait",
+        Data: "1",
+        Async: "true",
+      }, { timeoutMs: 1500 });
+      await new Promise((res) => setTimeout(res, 100));
+      await assert.rejects(r.action("pbx1", "Ping"), (e: unknown) => {
+        assert.ok(e instanceof GatewayError, String(e));
+        assert.equal(e.reason, "busy");
+        assert.equal(e.written, false);
+        return true;
+      });
+      await assert.rejects(slow, ActionTimeoutError);
+      const ping = await r.action("pbx1", "Ping");
+      assert.equal(ping.kind, "response", "the slot is free again");
+    }, { dialplan: DIALPLAN });
+  });
+
   test("no gateway for a node: GatewayError noGateway, never written", async () => {
     await withFleet(["pbx1"], async ({ remote }) => {
       const r = await remote();
