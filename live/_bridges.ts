@@ -6,6 +6,7 @@
  */
 
 import type { AmiMessage } from "../core/message.ts";
+import { own } from "./_channels.ts";
 import { bump, type ModelContext } from "./_context.ts";
 import { type BridgeSnapshot, readBridge, TombstoneRing } from "./_snapshot.ts";
 import type { LiveBridge, LiveChannel, LiveModelOptions, LiveRemoveReason } from "./types.ts";
@@ -70,11 +71,13 @@ export class BridgeStore {
     // A placeholder's empty fields do not overwrite known ones.
     const next: LiveBridge = {
       node: this.#ctx.node,
-      id: b.id,
-      type: b.type || old?.type || "",
-      technology: b.technology || old?.technology || "",
-      name: b.name || old?.name || "",
-      creator: b.creator || old?.creator || "",
+      id: old?.id ?? own(b.id),
+      type: old?.type === b.type ? old.type : own(b.type || old?.type || ""),
+      technology: old?.technology === b.technology
+        ? old.technology
+        : own(b.technology || old?.technology || ""),
+      name: old?.name === b.name ? old.name : own(b.name || old?.name || ""),
+      creator: old?.creator === b.creator ? old.creator : own(b.creator || old?.creator || ""),
       members: old?.members ?? [],
     };
     if (

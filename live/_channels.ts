@@ -14,6 +14,7 @@ import type {
   LiveChannel,
   LiveChannelChange,
   LiveModelOptions,
+  LiveParty,
   LiveRemoveReason,
 } from "./types.ts";
 
@@ -130,22 +131,25 @@ export class ChannelStore {
     if (patch?.variable) variables = this.#setVariable(variables, ...patch.variable);
     let bridgeId = old?.bridgeId;
     if (patch?.bridgeId !== undefined) bridgeId = patch.bridgeId ?? undefined;
+    // Unchanged values are the old record's; new ones are copied (see `own`).
     const next: LiveChannel = {
       node: this.#ctx.node,
-      uniqueid: id,
-      name: snap.name,
+      uniqueid: old?.uniqueid ?? own(id),
+      name: keep(old?.name, snap.name),
       state: snap.state,
-      stateDesc: snap.stateDesc,
-      linkedid: snap.linkedid,
-      bridgeId,
-      callerId: snap.callerId,
-      connectedLine: snap.connectedLine,
-      accountCode: snap.accountCode,
-      context: snap.context,
-      exten: snap.exten,
+      stateDesc: keep(old?.stateDesc, snap.stateDesc),
+      linkedid: keep(old?.linkedid, snap.linkedid),
+      bridgeId: bridgeId === undefined ? undefined : keep(old?.bridgeId, bridgeId),
+      callerId: keepParty(old?.callerId, snap.callerId),
+      connectedLine: keepParty(old?.connectedLine, snap.connectedLine),
+      accountCode: keep(old?.accountCode, snap.accountCode),
+      context: keep(old?.context, snap.context),
+      exten: keep(old?.exten, snap.exten),
       priority: snap.priority,
-      application: patch?.application ?? old?.application,
-      appData: patch?.appData ?? old?.appData,
+      application: patch?.application === undefined
+        ? old?.application
+        : keep(old?.application, patch.application),
+      appData: patch?.appData === undefined ? old?.appData : keep(old?.appData, patch.appData),
       variables,
       seenAt: old?.seenAt ?? now,
     };
@@ -306,8 +310,29 @@ export class ChannelStore {
       this.#ctx.droppedVariables++;
       return vars;
     }
-    return Object.freeze({ ...vars, [key]: value });
+    return Object.freeze({ ...vars, [own(key)]: own(value) });
   }
+}
+
+/**
+ * A copy of a string read from a message. A header value is a slice of its
+ * message's text, and V8 keeps the whole text alive for a slice of 13
+ * characters or more: a record holding slices would pin the text of every
+ * event it was built from (about 700 bytes each). Records hold copies.
+ */
+export function own(s: string): string {
+  return s.length < 13 ? s : (" " + s).slice(1);
+}
+
+/** The old value when equal (already a copy), else a copy of the new one. */
+function keep(old: string | undefined, v: string): string {
+  return old === v ? old : own(v);
+}
+
+function keepParty(old: LiveParty | undefined, p: LiveParty): LiveParty {
+  return old !== undefined && old.num === p.num && old.name === p.name
+    ? old
+    : { num: own(p.num), name: own(p.name) };
 }
 
 /** A variable's name without the inheritance underscores (`__X` and `_X` are `X`). */

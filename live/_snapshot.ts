@@ -238,6 +238,7 @@ export class TombstoneRing {
       this.#at.set(id, at);
       return;
     }
+    id = id.length < 13 ? id : (" " + id).slice(1); // a copy: a slice would pin its message
     const old = this.#ring[this.#next];
     if (old !== undefined) this.#at.delete(old);
     this.#ring[this.#next] = id;
