@@ -94,20 +94,30 @@ export const connectDeno: TransportConnector = async (
   return wrap(conn, handlers);
 };
 
-/** Rejects when the signal aborts; a connection that arrives late is closed. */
-function abortable(pending: Promise<DenoConn>, signal: AbortSignal | undefined): Promise<DenoConn> {
+/**
+ * Rejects when the signal aborts; a connection that arrives late is closed,
+ * once (closing it twice throws `BadResource`, which would surface as an
+ * unhandled rejection). Exported for its test.
+ *
+ * @param pending the connection being opened
+ * @param signal aborts the wait
+ * @returns the connection, unless aborted first
+ */
+export function abortable<C extends { close(): void }>(
+  pending: Promise<C>,
+  signal: AbortSignal | undefined,
+): Promise<C> {
   if (signal === undefined) return pending;
-  return new Promise<DenoConn>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(signal.reason);
-      pending.then((c) => c.close(), () => {});
-    };
+  return new Promise<C>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     pending.then(
       (c) => {
         signal.removeEventListener("abort", onAbort);
-        if (signal.aborted) c.close();
-        else resolve(c);
+        if (!signal.aborted) return resolve(c);
+        try {
+          c.close();
+        } catch { /* closed meanwhile */ }
       },
       (e) => {
         signal.removeEventListener("abort", onAbort);
