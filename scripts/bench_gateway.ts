@@ -62,7 +62,10 @@ export interface GatewayFigure {
 
 async function eventsEndToEnd(count: number): Promise<GatewayFigure[]> {
   const nats = await startNatsServer();
-  const sim = await AmiSimulator.start({});
+  // The gateway runs in this process beside the simulator, so a slow turn of
+  // the one event loop would look like a slow reader: Asterisk's writetimeout
+  // is raised here (a real gateway is a process of its own).
+  const sim = await AmiSimulator.start({ writeTimeoutMs: 60_000 });
   const nc = await connect({ servers: nats.url });
   const nc2 = await connect({ servers: nats.url });
   try {
