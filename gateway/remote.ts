@@ -172,6 +172,8 @@ export class RemoteCluster implements AsyncDisposable {
 
   /** @internal Subscribes to states and events. */
   async start(): Promise<void> {
+    // A closed NATS connection ends this client too (no timer or pull left behind).
+    this.#nc.closed().then(() => this.close(), () => this.close());
     for (const node of this.#nodes.keys()) {
       this.#subs.push(this.#nc.subscribe(this.subjects.state(node), {
         callback: (err, msg) => {
@@ -644,6 +646,7 @@ export class RemoteCluster implements AsyncDisposable {
               }
               last?.ack();
             } catch (error) {
+              if (this.#nc.isClosed()) break;
               // NATS away or the pull failed: try again shortly (what was not
               // acknowledged is delivered again).
               logger.debug("{node}: pull failed: {error}", { node, error });

@@ -16,8 +16,6 @@
  */
 
 import { parseArgs } from "node:util";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { Client } from "../client/client.ts";
@@ -29,6 +27,7 @@ import { AmiSimulator } from "../testing/mod.ts";
 import { startNatsServer } from "../tests/_nats_server.ts";
 import { processCpuMs, startScript } from "../tests/_spawn.ts";
 import { simOptions, until } from "../tests/_client.ts";
+import { gatewayFiles } from "../tests/_gateway.ts";
 import { isMain } from "./_main.ts";
 
 const OPEN = compilePolicy({
@@ -152,24 +151,6 @@ async function eventsEndToEnd(count: number): Promise<GatewayFigure[]> {
   }
 }
 
-function nodesDir(sim: AmiSimulator): string {
-  const dir = mkdtempSync(join(tmpdir(), "amikit-bench-gw-"));
-  writeFileSync(
-    join(dir, "nodes.json"),
-    JSON.stringify({
-      nodes: [{
-        name: "pbx1",
-        host: "127.0.0.1",
-        port: sim.port,
-        username: "admin",
-        secret: "amp111",
-      }],
-    }),
-  );
-  chmodSync(join(dir, "nodes.json"), 0o600);
-  return dir;
-}
-
 function gatewayProcess(dir: string, nats: string, id: string, ttl: number) {
   return startScript("cli/main", [
     "gateway",
@@ -189,7 +170,7 @@ function gatewayProcess(dir: string, nats: string, id: string, ttl: number) {
 async function failover(kills: number, ttl: number): Promise<GatewayFigure[]> {
   const nats = await startNatsServer();
   const sim = await AmiSimulator.start({});
-  const dir = nodesDir(sim);
+  const dir = gatewayFiles(sim.port);
   const procs = new Map<string, ReturnType<typeof gatewayProcess>>();
   const nc = await connect({ servers: nats.url });
   let holder = "";
@@ -237,7 +218,7 @@ async function failover(kills: number, ttl: number): Promise<GatewayFigure[]> {
 async function idleCpu(seconds: number): Promise<GatewayFigure[]> {
   const nats = await startNatsServer();
   const sim = await AmiSimulator.start({});
-  const dir = nodesDir(sim);
+  const dir = gatewayFiles(sim.port);
   const p = gatewayProcess(dir, nats.url, "idle", 6000);
   try {
     await until(() => sim.sessions.some((s) => s.username !== undefined), 30_000, "holding");

@@ -5,6 +5,9 @@
  * @module
  */
 
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type Gateway, type GatewayOptions, startGateway } from "../gateway/gateway.ts";
 import { compilePolicy } from "../gateway/policy.ts";
@@ -91,4 +94,30 @@ export async function withFleet(
     for (const s of Object.values(sims)) await s.stop();
     await nats.stop();
   }
+}
+
+/** A policy that allows everything, as a plain config (JSON). */
+export const OPERATOR_POLICY_CONFIG = {
+  identities: { "*": { nodes: ["*"], actions: ["*"], classes: ["all"] } },
+};
+
+/**
+ * Writes `nodes.json` (one node, pbx1, at `port`, admin/amp111, mode 600) and
+ * `policy.json` into a new temporary folder, for `amikit gateway`.
+ *
+ * @param port the AMI port of pbx1
+ * @param policy the policy config (default: everything allowed)
+ * @returns the folder
+ */
+export function gatewayFiles(port: number, policy: unknown = OPERATOR_POLICY_CONFIG): string {
+  const dir = mkdtempSync(join(tmpdir(), "amikit-gw-"));
+  writeFileSync(
+    join(dir, "nodes.json"),
+    JSON.stringify({
+      nodes: [{ name: "pbx1", host: "127.0.0.1", port, username: "admin", secret: AMI_SECRET }],
+    }),
+  );
+  chmodSync(join(dir, "nodes.json"), 0o600);
+  writeFileSync(join(dir, "policy.json"), JSON.stringify(policy));
+  return dir;
 }

@@ -6,30 +6,16 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AmiSimulator } from "../testing/mod.ts";
 import { runScript, startScript } from "./_spawn.ts";
 import { freePort, startNatsServer } from "./_nats_server.ts";
 import { until } from "./_client.ts";
-
-function files(port: number, policy: unknown): string {
-  const dir = mkdtempSync(join(tmpdir(), "amikit-gwcli-"));
-  writeFileSync(
-    join(dir, "nodes.json"),
-    JSON.stringify({
-      nodes: [{ name: "pbx1", host: "127.0.0.1", port, username: "admin", secret: "amp111" }],
-    }),
-  );
-  chmodSync(join(dir, "nodes.json"), 0o600);
-  writeFileSync(join(dir, "policy.json"), JSON.stringify(policy));
-  return dir;
-}
+import { gatewayFiles } from "./_gateway.ts";
 
 describe("amikit gateway (the command)", () => {
   test("--check-config prints nodes, subjects and the policy, and connects nowhere", async () => {
-    const dir = files(5038, {
+    const dir = gatewayFiles(5038, {
       identities: { "DIAL/*": { nodes: ["pbx1"], actions: ["Originate"], classes: ["originate"] } },
     });
     const r = await runScript("cli/main", [
@@ -48,7 +34,7 @@ describe("amikit gateway (the command)", () => {
   });
 
   test("a bad policy file is a usage error that names the path", async () => {
-    const dir = files(5038, { identities: { x: { nodes: "pbx1" } } });
+    const dir = gatewayFiles(5038, { identities: { x: { nodes: "pbx1" } } });
     const r = await runScript("cli/main", [
       "gateway",
       "-c",
@@ -64,7 +50,7 @@ describe("amikit gateway (the command)", () => {
   test("--metrics serves the gateway's figures while it holds a node", async () => {
     const nats = await startNatsServer();
     const sim = await AmiSimulator.start({});
-    const dir = files(sim.port, {
+    const dir = gatewayFiles(sim.port, {
       identities: { "*": { nodes: ["*"], actions: ["*"], classes: ["all"] } },
     });
     const port = await freePort();
