@@ -50,6 +50,8 @@ export interface PublisherStats {
   readonly pending: number;
   /** Gap notices published. */
   readonly gaps: number;
+  /** Events the AMI session dropped before they reached the publisher. */
+  readonly sessionDropped: number;
 }
 
 /** Node, lease and sequence travel in the message id alone (one header per event). */
@@ -83,6 +85,7 @@ export class EventPublisher {
   #gaps = 0;
   #closed = false;
   #scheduled = false;
+  #sessionDrops = 0;
 
   /**
    * @param node the node
@@ -147,6 +150,36 @@ export class EventPublisher {
     this.#schedule();
   }
 
+  /**
+   * Notes events the AMI session dropped before they reached this publisher
+   * (the client's drop summaries): a `session` gap notice goes out in order,
+   * after the last event numbered so far.
+   *
+   * @param dropped how many
+   */
+  sessionDropped(dropped: number): void {
+    if (this.#closed || dropped <= 0 || !this.mayAct()) return;
+    this.#sessionDrops += dropped;
+    const after = this.#seq;
+    this.#queue.push({
+      seq: after,
+      subject: this.subjects.gap(this.node),
+      data: toBytes(
+        {
+          reason: "session",
+          dropped,
+          fromSeq: after,
+          toSeq: after,
+          lease: this.#lease,
+          gateway: this.gateway,
+        } satisfies WireGap,
+      ),
+      msgId: `${this.node}:${this.#lease}:lost:${after}:${this.#sessionDrops}`,
+      headers: NO_HEADERS,
+    });
+    this.#schedule();
+  }
+
   /** The counters. */
   stats(): PublisherStats {
     return {
@@ -157,6 +190,7 @@ export class EventPublisher {
       failures: this.#failures,
       pending: this.#queue.length - this.#head,
       gaps: this.#gaps,
+      sessionDropped: this.#sessionDrops,
     };
   }
 
@@ -195,6 +229,7 @@ export class EventPublisher {
         subject: this.subjects.gap(this.node),
         data: toBytes(
           {
+            reason: "publish",
             dropped: gap.dropped,
             fromSeq: gap.from,
             toSeq: gap.to,

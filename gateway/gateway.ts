@@ -220,9 +220,14 @@ export class Gateway implements AsyncDisposable {
       sink: (event) => publisher.push(event),
     });
     const service = new NodeService(this.#ctx, node, client, mayAct);
-    const offState = client.onStateChange((change) =>
+    const offStateChange = client.onStateChange((change) =>
       this.#publishState(node, lease, change.state, change.reason)
     );
+    const offDrops = client.onDrops((notice) => publisher.sessionDropped(notice.dropped));
+    const offState = () => {
+      offStateChange();
+      offDrops();
+    };
     this.#held.set(node, { acks, node, lease, client, publisher, service, offState });
     this.#acquired++;
     logger.info("{gateway} holds {node} (lease {lease})", { gateway: this.id, node, lease });

@@ -557,7 +557,9 @@ export class RemoteCluster implements AsyncDisposable {
     if (this.#closed) return;
     if (msg.subject === this.subjects.gap(node)) {
       try {
-        this.#missed += (fromBytes(msg.data) as WireGap).dropped;
+        // A `publish` gap is also a hole in the sequence (counted there).
+        const gap = fromBytes(msg.data) as WireGap;
+        if (gap.reason === "session") this.#missed += gap.dropped;
       } catch { /* malformed notice: ignored */ }
       return;
     }

@@ -119,6 +119,13 @@ export interface WireState {
 
 /** A gap in a node's events, the payload of `<prefix>.<node>.event._gap`. */
 export interface WireGap {
+  /**
+   * `publish`: events read from the PBX but dropped from the full publish
+   * queue (their sequence numbers are missing: `fromSeq`..`toSeq`);
+   * `session`: events the AMI session itself dropped before they were
+   * numbered (after `fromSeq`; `toSeq` equals it).
+   */
+  readonly reason: "publish" | "session";
   /** How many events were not published. */
   readonly dropped: number;
   /** The first sequence number not published (see the message id). */

@@ -103,6 +103,7 @@ describe("event publisher", () => {
     const gap = calls[1];
     assert.equal(gap.subject, "amikit.pbx1.event._gap");
     assert.deepEqual(JSON.parse(gap.data), {
+      reason: "publish",
       dropped: 3,
       fromSeq: 2,
       toSeq: 4,
@@ -112,6 +113,29 @@ describe("event publisher", () => {
     gap.resolve({});
     await turn(clock);
     assert.equal(calls[2].msgId, "pbx1:7:5");
+  });
+
+  test("events the AMI session dropped are announced in order, between the events around them", async () => {
+    const { clock, calls, pub } = setup();
+    pub.push(ev(1));
+    pub.sessionDropped(5);
+    pub.push(ev(2));
+    await turn(clock);
+    assert.deepEqual(calls.map((c) => c.subject), [
+      "amikit.pbx1.event.UserEvent",
+      "amikit.pbx1.event._gap",
+      "amikit.pbx1.event.UserEvent",
+    ]);
+    assert.deepEqual(JSON.parse(calls[1].data), {
+      reason: "session",
+      dropped: 5,
+      fromSeq: 1,
+      toSeq: 1,
+      lease: 7,
+      gateway: "gw1",
+    });
+    assert.equal(calls[2].msgId, "pbx1:7:2", "no hole in the sequence");
+    assert.equal(pub.stats().sessionDropped, 5);
   });
 
   test("nothing is published without a valid lease; known secrets never leave", async () => {
