@@ -162,6 +162,8 @@ export class LeaseDriver {
     const key = `node.${node}`;
     const value = JSON.stringify({ gateway: this.#host.id });
     const done = () => this.#drive();
+    const report = (error: unknown) =>
+      logger.error("{node}: lease step failed: {error}", { node, error });
     switch (o.kind) {
       case "create":
         kv.create(key, value).then(
@@ -170,7 +172,7 @@ export class LeaseDriver {
             isConflict(e)
               ? m.createConflict(o.id, this.#clock.now())
               : m.createError(o.id, this.#clock.now()),
-        ).finally(done);
+        ).catch(report).finally(done);
         return;
       case "update":
         kv.update(key, value, o.revision).then(
@@ -179,7 +181,7 @@ export class LeaseDriver {
             isConflict(e)
               ? m.updateConflict(o.id, this.#clock.now())
               : m.updateError(o.id, this.#clock.now()),
-        ).finally(done);
+        ).catch(report).finally(done);
         return;
       case "delete":
         kv.delete(key, { previousSeq: o.revision }).catch(() => {}).finally(() => {
