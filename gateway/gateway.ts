@@ -69,7 +69,7 @@ export interface GatewayOptions {
   readonly maxRequestBytes?: number;
   /** Most events held per node while JetStream is slow or away. Default 50,000. */
   readonly maxPendingEvents?: number;
-  /** Publishes awaiting acknowledgement per node. Default 256. */
+  /** Publishes awaiting acknowledgement per node. Default 1,024. */
   readonly publishWindow?: number;
   /** Interval of state heartbeats, ms. Default 2,000. */
   readonly heartbeatMs?: number;
@@ -208,7 +208,7 @@ export class Gateway implements AsyncDisposable {
       mayAct,
       {
         maxPending: o.maxPendingEvents ?? 50_000,
-        window: o.publishWindow ?? 256,
+        window: o.publishWindow ?? 1024,
         retryMs: 500,
       },
       this.#clock,

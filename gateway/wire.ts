@@ -147,7 +147,9 @@ export interface WireGap {
 export function encodeMessage(message: AmiMessage): WireMessage {
   const out: WireMessage = [];
   for (const [k, v] of message.headers) {
-    out.push([k, SECRET_KEYS.has(k.toLowerCase()) ? REDACTED : v]);
+    // Only `Key` and `Secret` (3 and 6 letters) are secret names: no lower-cased copy of the others.
+    const secret = (k.length === 3 || k.length === 6) && SECRET_KEYS.has(k.toLowerCase());
+    out.push([k, secret ? REDACTED : v]);
   }
   return out;
 }
