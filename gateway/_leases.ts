@@ -104,7 +104,10 @@ export class LeaseDriver {
       }
     }
     await this.#beat();
-    await this.#spread();
+    // The first decision waits one interval, so that gateways started together
+    // see each other's heartbeat and share the nodes instead of the first
+    // taking them all (nodes are never rebalanced later: see spread.ts).
+    this.#nextSpread = this.#clock.now() + this.#config.retryEveryMs;
     this.#drive();
   }
 

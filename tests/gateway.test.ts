@@ -200,6 +200,19 @@ describe("gateway", () => {
     }, { dialplan: DIALPLAN });
   });
 
+  test("two gateways started together share two nodes, one each", async () => {
+    await withFleet(["pbx1", "pbx2"], async ({ gateway }) => {
+      const [a, b] = await Promise.all([gateway({ id: "ga" }), gateway({ id: "gb" })]);
+      await until(
+        () => a.held().length + b.held().length === 2,
+        10_000,
+        "both nodes held",
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual([a.held().length, b.held().length], [1, 1]);
+    });
+  });
+
   test("no gateway for a node: GatewayError noGateway, never written", async () => {
     await withFleet(["pbx1"], async ({ remote }) => {
       const r = await remote();
