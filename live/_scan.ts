@@ -1,0 +1,377 @@
+/**
+ * One pass over an event's lines that finds every channel snapshot in it
+ * (plain and under each prefix) without splitting the message: on a message
+ * parsed from text it reads the raw text, records where each value lies and
+ * allocates nothing until a value is taken. The stores compare values in
+ * place with what they hold and copy only what changed.
+ *
+ * It reads what `readChannel` (`_snapshot.ts`) reads under each prefix (the
+ * same names in any case, the first value of a field, every `ChanVariable`),
+ * for the prefixes whose Uniqueid is present, in the order of those lines:
+ * `tests/live_model.test.ts` checks that a model fed text and one fed split
+ * headers make the same changes.
+ *
+ * @module
+ */
+
+import type { AmiMessage } from "../core/message.ts";
+import { CHANNEL_PREFIXES } from "./_snapshot.ts";
+
+/** The snapshot fields, in slot order. */
+const FIELD_NAMES = [
+  "Uniqueid",
+  "ChannelState",
+  "Channel",
+  "ChannelStateDesc",
+  "Linkedid",
+  "CallerIDNum",
+  "CallerIDName",
+  "ConnectedLineNum",
+  "ConnectedLineName",
+  "AccountCode",
+  "Context",
+  "Exten",
+  "Priority",
+  "ChanVariable",
+] as const;
+
+/** Slot of `Uniqueid` in a group. */
+export const S_UNIQUEID = 0;
+/** Slot of `ChannelState`. */
+export const S_STATE = 1;
+/** Slot of `Channel`. */
+export const S_CHANNEL = 2;
+/** Slot of `ChannelStateDesc`. */
+export const S_STATE_DESC = 3;
+/** Slot of `Linkedid`. */
+export const S_LINKEDID = 4;
+/** Slot of `CallerIDNum`. */
+export const S_CID_NUM = 5;
+/** Slot of `CallerIDName`. */
+export const S_CID_NAME = 6;
+/** Slot of `ConnectedLineNum`. */
+export const S_CL_NUM = 7;
+/** Slot of `ConnectedLineName`. */
+export const S_CL_NAME = 8;
+/** Slot of `AccountCode`. */
+export const S_ACCOUNT = 9;
+/** Slot of `Context`. */
+export const S_CONTEXT = 10;
+/** Slot of `Exten`. */
+export const S_EXTEN = 11;
+/** Slot of `Priority`. */
+export const S_PRIORITY = 12;
+const S_VAR = 13;
+const FIELDS = FIELD_NAMES.length;
+const GROUPS = CHANNEL_PREFIXES.length;
+
+/**
+ * Other headers the model reads, without a prefix: they make one more group,
+ * {@link EXTRA}, read as `get()` reads them (the first value, any case).
+ */
+const EXTRA_NAMES = [
+  "BridgeUniqueid",
+  "BridgeType",
+  "BridgeTechnology",
+  "BridgeName",
+  "BridgeCreator",
+  "Application",
+  "AppData",
+  "Variable",
+  "Value",
+] as const;
+/** The group of the other headers ({@link EXTRA_NAMES}). */
+export const EXTRA = GROUPS;
+/** `BridgeUniqueid` in {@link EXTRA}. */
+export const X_BRIDGE_ID = 0;
+/** `BridgeType` in {@link EXTRA}. */
+export const X_BRIDGE_TYPE = 1;
+/** `BridgeTechnology` in {@link EXTRA}. */
+export const X_BRIDGE_TECH = 2;
+/** `BridgeName` in {@link EXTRA}. */
+export const X_BRIDGE_NAME = 3;
+/** `BridgeCreator` in {@link EXTRA}. */
+export const X_BRIDGE_CREATOR = 4;
+/** `Application` in {@link EXTRA}. */
+export const X_APPLICATION = 5;
+/** `AppData` in {@link EXTRA}. */
+export const X_APPDATA = 6;
+/** `Variable` in {@link EXTRA}. */
+export const X_VARIABLE = 7;
+/** `Value` in {@link EXTRA}. */
+export const X_VALUE = 8;
+const SLOTS = FIELDS * (GROUPS + 1);
+
+/** Lower-case field names by length, with their slot. */
+const BY_LENGTH: [string, number][][] = [];
+FIELD_NAMES.forEach((n, i) => (BY_LENGTH[n.length] ??= []).push([n.toLowerCase(), i]));
+const PREFIXES_LOWER = CHANNEL_PREFIXES.map((p) => p.toLowerCase());
+
+const CR = 13;
+const LF = 10;
+const SPACE = 32;
+const COLON = 58;
+
+/**
+ * The snapshots of one message: for each prefix group (`""` is group 0, then
+ * `Dest`, `LocalOne`, ... in {@link CHANNEL_PREFIXES} order) where each field's
+ * first value lies. Reused from event to event (one per model).
+ */
+export class SnapshotScan {
+  /** The string each slot's value lies in (the raw text, or a header value). */
+  readonly #src: string[] = new Array(SLOTS).fill("");
+  /** Where each slot's value starts and ends, valid when its stamp is this scan's. */
+  readonly #start = new Int32Array(SLOTS);
+  readonly #end = new Int32Array(SLOTS);
+  readonly #stamp = new Int32Array(SLOTS);
+  /** The groups that have a Uniqueid, in the order of those lines. */
+  readonly #order = new Int8Array(GROUPS);
+  #groups = 0;
+  #varSrc: string[] = [];
+  #varStart: number[] = [];
+  #varEnd: number[] = [];
+  #varGroup: number[] = [];
+  #vars = 0;
+  /** How many messages were scanned (the tests count them); each scan's stamp. */
+  scans = 0;
+
+  /** Scans a message (its raw text if it has one, else its headers). */
+  read(m: AmiMessage): void {
+    if (++this.scans === 0x7fffffff) {
+      this.scans = 1;
+      this.#stamp.fill(0);
+    }
+    this.#groups = 0;
+    this.#vars = 0;
+    const text = m.rawText;
+    if (text === undefined) {
+      const headers = m.headers;
+      for (let i = 0; i < headers.length; i++) {
+        const [k, v] = headers[i];
+        const slot = classify(k, 0, k.length);
+        if (slot >= 0) this.#found(slot, v, 0, v.length);
+      }
+      return;
+    }
+    // The lines as splitText reads them: the key is what comes before the
+    // line's first colon (a line without one is skipped), one space after it
+    // is dropped, a CR before LF too.
+    // A key is looked up by a hash of its letters folded to lower case, made
+    // while looking for its colon; a non-ASCII key takes the slow way.
+    const len = text.length;
+    let pos = 0;
+    while (pos < len) {
+      let colon = pos;
+      let c = 0;
+      let h = 0;
+      let high = 0;
+      for (; colon < len; colon++) {
+        c = text.charCodeAt(colon);
+        if (c === COLON || c === LF) break;
+        h = (Math.imul(h, 31) + (c | 0x20)) | 0;
+        high |= c;
+      }
+      if (colon >= len) return;
+      if (c === LF) {
+        pos = colon + 1;
+        continue;
+      }
+      let nl = colon + 1;
+      while (nl < len && text.charCodeAt(nl) !== LF) nl++;
+      const slot = high < 128 ? lookup(text, pos, colon, h) : classify(text, pos, colon);
+      pos = nl + 1;
+      if (slot < 0) continue;
+      const lineEnd = text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+      let vs = text.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1;
+      if (vs > lineEnd) vs = lineEnd;
+      this.#found(slot, text, vs, lineEnd);
+    }
+  }
+
+  #found(slot: number, src: string, start: number, end: number): void {
+    const field = slot % FIELDS;
+    const group = (slot - field) / FIELDS;
+    if (group === EXTRA) {
+      if (this.#stamp[slot] === this.scans) return;
+      this.#stamp[slot] = this.scans;
+      this.#src[slot] = src;
+      this.#start[slot] = start;
+      this.#end[slot] = end;
+      return;
+    }
+    if (field === S_VAR) {
+      const i = this.#vars++;
+      this.#varSrc[i] = src;
+      this.#varStart[i] = start;
+      this.#varEnd[i] = end;
+      this.#varGroup[i] = group;
+      return;
+    }
+    if (this.#stamp[slot] === this.scans) return; // the first value counts
+    this.#stamp[slot] = this.scans;
+    this.#src[slot] = src;
+    this.#start[slot] = start;
+    this.#end[slot] = end;
+    if (field === S_UNIQUEID) this.#order[this.#groups++] = group;
+  }
+
+  /** How many groups carry a Uniqueid. */
+  get groups(): number {
+    return this.#groups;
+  }
+
+  /** The `i`th group with a Uniqueid, in header order. */
+  group(i: number): number {
+    return this.#order[i];
+  }
+
+  /** Whether a field is present in a group. */
+  has(group: number, field: number): boolean {
+    return this.#stamp[group * FIELDS + field] === this.scans;
+  }
+
+  /** A field's value (a slice of the message), or `undefined`. */
+  value(group: number, field: number): string | undefined {
+    const slot = group * FIELDS + field;
+    if (this.#stamp[slot] !== this.scans) return undefined;
+    return this.#src[slot].slice(this.#start[slot], this.#end[slot]);
+  }
+
+  /** Whether a present field's value is `v` (compared in place). */
+  equals(group: number, field: number, v: string): boolean {
+    const slot = group * FIELDS + field;
+    const s = this.#start[slot];
+    return this.#stamp[slot] === this.scans && this.#end[slot] - s === v.length &&
+      this.#src[slot].startsWith(v, s);
+  }
+
+  /** A field as `Number(value) || 0` does (0 when absent), without a slice for plain digits. */
+  number(group: number, field: number): number {
+    const slot = group * FIELDS + field;
+    if (this.#stamp[slot] !== this.scans) return 0;
+    const s = this.#start[slot];
+    const e = this.#end[slot];
+    const src = this.#src[slot];
+    if (e > s && e - s <= 9) {
+      let n = 0;
+      let i = s;
+      for (; i < e; i++) {
+        const d = src.charCodeAt(i) - 48;
+        if (d < 0 || d > 9) break;
+        n = n * 10 + d;
+      }
+      if (i === e) return n;
+    }
+    return Number(src.slice(s, e)) || 0;
+  }
+
+  /** Appends a group's `ChanVariable: k=v` pairs to `out`, in order. */
+  variables(group: number, out: [string, string][]): void {
+    for (let i = 0; i < this.#vars; i++) {
+      if (this.#varGroup[i] !== group) continue;
+      const src = this.#varSrc[i];
+      const s = this.#varStart[i];
+      const e = this.#varEnd[i];
+      const eq = src.indexOf("=", s);
+      if (eq > s && eq < e) out.push([src.slice(s, eq), src.slice(eq + 1, e)]);
+    }
+  }
+}
+
+/** The hash of a lower-case key, as the scan makes it. */
+function hashOf(lower: string): number {
+  let h = 0;
+  for (let i = 0; i < lower.length; i++) h = (Math.imul(h, 31) + lower.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** Every snapshot key by slot (prefix and field): as Asterisk spells it, and in lower case. */
+const KEYS: string[] = [];
+const KEYS_LOWER: string[] = [];
+for (let g = 0; g < GROUPS; g++) {
+  for (let f = 0; f < FIELDS; f++) {
+    // Joined from characters: a flat string (a concatenation is slow to read by index).
+    const key = [...(CHANNEL_PREFIXES[g] + FIELD_NAMES[f])].join("");
+    KEYS[g * FIELDS + f] = key;
+    KEYS_LOWER[g * FIELDS + f] = key.toLowerCase();
+  }
+}
+EXTRA_NAMES.forEach((n, e) => {
+  KEYS[EXTRA * FIELDS + e] = n;
+  KEYS_LOWER[EXTRA * FIELDS + e] = n.toLowerCase();
+});
+/** An open-addressed table of the keys' hashes: `slot + 1` at `hash & MASK` (or the next free). */
+const TABLE_SIZE = 1024;
+const MASK = TABLE_SIZE - 1;
+const TABLE_SLOT = new Int32Array(TABLE_SIZE);
+const TABLE_HASH = new Int32Array(TABLE_SIZE);
+KEYS_LOWER.forEach((k, slot) => {
+  if (k === undefined) return;
+  const h = hashOf(k);
+  let i = h & MASK;
+  while (TABLE_SLOT[i] !== 0) i = (i + 1) & MASK;
+  TABLE_SLOT[i] = slot + 1;
+  TABLE_HASH[i] = h;
+});
+
+/** {@link classify} for an ASCII key whose folded hash is `h`. */
+function lookup(s: string, at: number, end: number, h: number): number {
+  for (let i = h & MASK; TABLE_SLOT[i] !== 0; i = (i + 1) & MASK) {
+    if (TABLE_HASH[i] !== h) continue;
+    const slot = TABLE_SLOT[i] - 1;
+    const key = KEYS[slot];
+    if (
+      key.length === end - at && (s.startsWith(key, at) || foldEquals(s, at, KEYS_LOWER[slot]))
+    ) return slot;
+  }
+  return -1;
+}
+
+/**
+ * The slot of the key `s[at..end)`: `group * FIELDS + field` when it is a
+ * snapshot field, plain or under a known prefix (letters in any case), else -1.
+ */
+function classify(s: string, at: number, end: number): number {
+  const len = end - at;
+  const f = fieldAt(s, at, len);
+  if (f >= 0) return f;
+  const c = s.charCodeAt(at) | 0x20;
+  for (let g = 1; g < GROUPS; g++) {
+    const p = PREFIXES_LOWER[g];
+    if (p.charCodeAt(0) !== c || len <= p.length || !foldEquals(s, at, p)) continue;
+    const pf = fieldAt(s, at + p.length, len - p.length);
+    if (pf >= 0) return g * FIELDS + pf;
+  }
+  for (let e = 0; e < EXTRA_NAMES.length; e++) {
+    const key = KEYS_LOWER[EXTRA * FIELDS + e];
+    if (key.length === len && foldEquals(s, at, key)) return EXTRA * FIELDS + e;
+  }
+  return -1;
+}
+
+/** The field spelt (in any case) by `s[at..at+len)`, or -1. */
+function fieldAt(s: string, at: number, len: number): number {
+  const candidates = BY_LENGTH[len];
+  if (candidates === undefined) return -1;
+  for (let i = 0; i < candidates.length; i++) {
+    const [lower, field] = candidates[i];
+    if (foldEquals(s, at, lower)) return field;
+  }
+  return -1;
+}
+
+/**
+ * Whether `s` at `at` spells `lower` (lower-case ASCII letters) in any case:
+ * as `toLowerCase` compares them, also for a non-ASCII character.
+ */
+function foldEquals(s: string, at: number, lower: string): boolean {
+  const n = lower.length;
+  for (let i = 0; i < n; i++) {
+    const a = s.charCodeAt(at + i);
+    const b = lower.charCodeAt(i);
+    if (a === b) continue;
+    if (a >= 128) return s.slice(at, at + n).toLowerCase() === lower;
+    if ((a | 0x20) !== b) return false;
+  }
+  return true;
+}
