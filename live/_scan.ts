@@ -67,7 +67,8 @@ const GROUPS = CHANNEL_PREFIXES.length;
 
 /**
  * Other headers the model reads, without a prefix: they make one more group,
- * {@link EXTRA}, read as `get()` reads them (the first value, any case).
+ * {@link EXTRA}, read as `get()` reads them (the first value of the exact
+ * spelling, else the first in any case).
  */
 const EXTRA_NAMES = [
   "BridgeUniqueid",
@@ -100,6 +101,8 @@ export const X_APPDATA = 6;
 export const X_VARIABLE = 7;
 /** `Value` in {@link EXTRA}. */
 export const X_VALUE = 8;
+/** `Uniqueid` as `get()` reads it (the exact spelling first), in {@link EXTRA}. */
+export const X_UNIQUEID = 9;
 const SLOTS = FIELDS * (GROUPS + 1);
 
 /** Lower-case field names by length, with their slot. */
@@ -124,6 +127,8 @@ export class SnapshotScan {
   readonly #start = new Int32Array(SLOTS);
   readonly #end = new Int32Array(SLOTS);
   readonly #stamp = new Int32Array(SLOTS);
+  /** Whether an EXTRA slot's key was spelt exactly. */
+  readonly #exact = new Uint8Array(SLOTS);
   /** The groups that have a Uniqueid, in the order of those lines. */
   readonly #order = new Int8Array(GROUPS);
   #groups = 0;
@@ -149,7 +154,7 @@ export class SnapshotScan {
       for (let i = 0; i < headers.length; i++) {
         const [k, v] = headers[i];
         const slot = classify(k, 0, k.length);
-        if (slot >= 0) this.#found(slot, v, 0, v.length);
+        if (slot >= 0) this.#found(slot, v, 0, v.length, k, 0);
       }
       return;
     }
@@ -179,25 +184,34 @@ export class SnapshotScan {
       let nl = colon + 1;
       while (nl < len && text.charCodeAt(nl) !== LF) nl++;
       const slot = high < 128 ? lookup(text, pos, colon, h) : classify(text, pos, colon);
+      const pos0 = pos;
       pos = nl + 1;
       if (slot < 0) continue;
       const lineEnd = text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
       let vs = text.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1;
       if (vs > lineEnd) vs = lineEnd;
-      this.#found(slot, text, vs, lineEnd);
+      this.#found(slot, text, vs, lineEnd, text, pos0);
     }
   }
 
-  #found(slot: number, src: string, start: number, end: number): void {
+  #found(
+    slot: number,
+    src: string,
+    start: number,
+    end: number,
+    keySrc: string,
+    keyAt: number,
+  ): void {
     const field = slot % FIELDS;
     const group = (slot - field) / FIELDS;
     if (group === EXTRA) {
-      if (this.#stamp[slot] === this.scans) return;
-      this.#stamp[slot] = this.scans;
-      this.#src[slot] = src;
-      this.#start[slot] = start;
-      this.#end[slot] = end;
+      this.#extra(slot, src, start, end, keySrc.startsWith(KEYS[slot], keyAt));
       return;
+    }
+    if (slot === S_UNIQUEID) {
+      // The plain Uniqueid is also read as get() reads it (see X_UNIQUEID).
+      const x = EXTRA * FIELDS + X_UNIQUEID;
+      this.#extra(x, src, start, end, keySrc.startsWith("Uniqueid", keyAt));
     }
     if (field === S_VAR) {
       const i = this.#vars++;
@@ -213,6 +227,16 @@ export class SnapshotScan {
     this.#start[slot] = start;
     this.#end[slot] = end;
     if (field === S_UNIQUEID) this.#order[this.#groups++] = group;
+  }
+
+  /** Keeps a value as `get()` finds it: the first of the exact spelling, else the first in any case. */
+  #extra(slot: number, src: string, start: number, end: number, exact: boolean): void {
+    if (this.#stamp[slot] === this.scans && (this.#exact[slot] === 1 || !exact)) return;
+    this.#stamp[slot] = this.scans;
+    this.#exact[slot] = exact ? 1 : 0;
+    this.#src[slot] = src;
+    this.#start[slot] = start;
+    this.#end[slot] = end;
   }
 
   /** How many groups carry a Uniqueid. */

@@ -70,6 +70,7 @@ import {
   X_BRIDGE_NAME,
   X_BRIDGE_TECH,
   X_BRIDGE_TYPE,
+  X_UNIQUEID,
   X_VALUE,
   X_VARIABLE,
 } from "./_scan.ts";
@@ -252,7 +253,7 @@ export class LiveModel {
     scan.read(event);
     switch (name) {
       case "Hangup": {
-        const id = scan.value(0, S_UNIQUEID);
+        const id = scan.value(EXTRA, X_UNIQUEID);
         if (id !== undefined && id !== "") {
           channels.hangup(
             id,
@@ -284,7 +285,7 @@ export class LiveModel {
         const known = this.#bridges.upsert(b, at, now);
         if (name === "BridgeEnter") patch = { bridgeId: known ? b.id : null };
         else if (name === "BridgeLeave") {
-          const id = scan.value(0, S_UNIQUEID);
+          const id = scan.value(EXTRA, X_UNIQUEID);
           const ch = id === undefined ? undefined : channels.map.get(id);
           if (ch?.bridgeId === b.id) patch = { bridgeId: null };
         }
