@@ -105,15 +105,8 @@ export const X_VALUE = 8;
 export const X_UNIQUEID = 9;
 const SLOTS = FIELDS * (GROUPS + 1);
 
-/** Lower-case field names by length, with their slot. */
-const BY_LENGTH: [string, number][][] = [];
-FIELD_NAMES.forEach((n, i) => (BY_LENGTH[n.length] ??= []).push([n.toLowerCase(), i]));
-const PREFIXES_LOWER = CHANNEL_PREFIXES.map((p) => p.toLowerCase());
-
 const CR = 13;
-const LF = 10;
 const SPACE = 32;
-const COLON = 58;
 
 /**
  * The snapshots of one message: for each prefix group (`""` is group 0, then
@@ -153,7 +146,7 @@ export class SnapshotScan {
       const headers = m.headers;
       for (let i = 0; i < headers.length; i++) {
         const [k, v] = headers[i];
-        const slot = classify(k, 0, k.length);
+        const slot = k.length < MIN_KEY ? -1 : lookup(k, 0, k.length, keyHash(k, 0, k.length));
         if (slot >= 0) this.#found(slot, v, 0, v.length, k, 0);
       }
       return;
@@ -161,36 +154,25 @@ export class SnapshotScan {
     // The lines as splitText reads them: the key is what comes before the
     // line's first colon (a line without one is skipped), one space after it
     // is dropped, a CR before LF too.
-    // A key is looked up by a hash of its letters folded to lower case, made
-    // while looking for its colon; a non-ASCII key takes the slow way.
     const len = text.length;
     let pos = 0;
+    let colon = -1; // the next ':' at or after pos, found once and reused
     while (pos < len) {
-      let colon = pos;
-      let c = 0;
-      let h = 0;
-      let high = 0;
-      for (; colon < len; colon++) {
-        c = text.charCodeAt(colon);
-        if (c === COLON || c === LF) break;
-        h = (Math.imul(h, 31) + (c | 0x20)) | 0;
-        high |= c;
-      }
-      if (colon >= len) return;
-      if (c === LF) {
-        pos = colon + 1;
-        continue;
-      }
-      let nl = colon + 1;
-      while (nl < len && text.charCodeAt(nl) !== LF) nl++;
-      const slot = high < 128 ? lookup(text, pos, colon, h) : classify(text, pos, colon);
-      const pos0 = pos;
+      let nl = text.indexOf("\n", pos);
+      if (nl < 0) nl = len;
+      const start = pos;
       pos = nl + 1;
+      if (colon < start) {
+        colon = text.indexOf(":", start);
+        if (colon < 0) return;
+      }
+      if (colon >= nl || colon - start < MIN_KEY) continue;
+      const slot = lookup(text, start, colon, keyHash(text, start, colon));
       if (slot < 0) continue;
-      const lineEnd = text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+      const lineEnd = nl > start && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
       let vs = text.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1;
       if (vs > lineEnd) vs = lineEnd;
-      this.#found(slot, text, vs, lineEnd, text, pos0);
+      this.#found(slot, text, vs, lineEnd, text, start);
     }
   }
 
@@ -205,13 +187,13 @@ export class SnapshotScan {
     const field = slot % FIELDS;
     const group = (slot - field) / FIELDS;
     if (group === EXTRA) {
-      this.#extra(slot, src, start, end, keySrc.startsWith(KEYS[slot], keyAt));
+      this.#extra(slot, src, start, end, sameAt(keySrc, keyAt, KEYS[slot]));
       return;
     }
     if (slot === S_UNIQUEID) {
       // The plain Uniqueid is also read as get() reads it (see X_UNIQUEID).
       const x = EXTRA * FIELDS + X_UNIQUEID;
-      this.#extra(x, src, start, end, keySrc.startsWith("Uniqueid", keyAt));
+      this.#extra(x, src, start, end, sameAt(keySrc, keyAt, "Uniqueid"));
     }
     if (field === S_VAR) {
       const i = this.#vars++;
@@ -266,7 +248,7 @@ export class SnapshotScan {
     const slot = group * FIELDS + field;
     const s = this.#start[slot];
     return this.#stamp[slot] === this.scans && this.#end[slot] - s === v.length &&
-      this.#src[slot].startsWith(v, s);
+      sameAt(this.#src[slot], s, v);
   }
 
   /** A field as `Number(value) || 0` does (0 when absent), without a slice for plain digits. */
@@ -302,11 +284,23 @@ export class SnapshotScan {
   }
 }
 
-/** The hash of a lower-case key, as the scan makes it. */
-function hashOf(lower: string): number {
-  let h = 0;
-  for (let i = 0; i < lower.length; i++) h = (Math.imul(h, 31) + lower.charCodeAt(i)) | 0;
-  return h;
+/**
+ * The hash of the key `s[at..end)` (at least {@link MIN_KEY} long): its length
+ * and its first and last four characters, folded to lower case as
+ * `toLowerCase` folds them into ASCII (the Kelvin sign is a `k`), so that keys
+ * equal in any case hash alike; a lookup then compares the whole key.
+ */
+function keyHash(s: string, at: number, end: number): number {
+  let h = end - at;
+  h = (Math.imul(h, 31) + fold(s.charCodeAt(at))) | 0;
+  h = (Math.imul(h, 31) + fold(s.charCodeAt(end - 1))) | 0;
+  h = (Math.imul(h, 31) + fold(s.charCodeAt(end - 2))) | 0;
+  h = (Math.imul(h, 31) + fold(s.charCodeAt(end - 3))) | 0;
+  return (Math.imul(h, 31) + fold(s.charCodeAt(end - 4))) | 0;
+}
+
+function fold(c: number): number {
+  return c === 0x212a ? 0x6b : c | 0x20;
 }
 
 /** Every snapshot key by slot (prefix and field): as Asterisk spells it, and in lower case. */
@@ -326,60 +320,31 @@ EXTRA_NAMES.forEach((n, e) => {
 });
 /** An open-addressed table of the keys' hashes: `slot + 1` at `hash & MASK` (or the next free). */
 const TABLE_SIZE = 1024;
+/** The shortest key the table holds. */
+const MIN_KEY = 5;
 const MASK = TABLE_SIZE - 1;
 const TABLE_SLOT = new Int32Array(TABLE_SIZE);
 const TABLE_HASH = new Int32Array(TABLE_SIZE);
 KEYS_LOWER.forEach((k, slot) => {
   if (k === undefined) return;
-  const h = hashOf(k);
+  const h = keyHash(k, 0, k.length);
   let i = h & MASK;
   while (TABLE_SLOT[i] !== 0) i = (i + 1) & MASK;
   TABLE_SLOT[i] = slot + 1;
   TABLE_HASH[i] = h;
 });
 
-/** {@link classify} for an ASCII key whose folded hash is `h`. */
+/**
+ * The slot of the key `s[at..end)` whose {@link keyHash} is `h`:
+ * `group * FIELDS + field` when it spells (in any case) a snapshot field, plain
+ * or under a known prefix, or a header of {@link EXTRA}; else -1.
+ */
 function lookup(s: string, at: number, end: number, h: number): number {
   for (let i = h & MASK; TABLE_SLOT[i] !== 0; i = (i + 1) & MASK) {
     if (TABLE_HASH[i] !== h) continue;
     const slot = TABLE_SLOT[i] - 1;
-    const key = KEYS[slot];
-    if (
-      key.length === end - at && (s.startsWith(key, at) || foldEquals(s, at, KEYS_LOWER[slot]))
-    ) return slot;
-  }
-  return -1;
-}
-
-/**
- * The slot of the key `s[at..end)`: `group * FIELDS + field` when it is a
- * snapshot field, plain or under a known prefix (letters in any case), else -1.
- */
-function classify(s: string, at: number, end: number): number {
-  const len = end - at;
-  const f = fieldAt(s, at, len);
-  if (f >= 0) return f;
-  const c = s.charCodeAt(at) | 0x20;
-  for (let g = 1; g < GROUPS; g++) {
-    const p = PREFIXES_LOWER[g];
-    if (p.charCodeAt(0) !== c || len <= p.length || !foldEquals(s, at, p)) continue;
-    const pf = fieldAt(s, at + p.length, len - p.length);
-    if (pf >= 0) return g * FIELDS + pf;
-  }
-  for (let e = 0; e < EXTRA_NAMES.length; e++) {
-    const key = KEYS_LOWER[EXTRA * FIELDS + e];
-    if (key.length === len && foldEquals(s, at, key)) return EXTRA * FIELDS + e;
-  }
-  return -1;
-}
-
-/** The field spelt (in any case) by `s[at..at+len)`, or -1. */
-function fieldAt(s: string, at: number, len: number): number {
-  const candidates = BY_LENGTH[len];
-  if (candidates === undefined) return -1;
-  for (let i = 0; i < candidates.length; i++) {
-    const [lower, field] = candidates[i];
-    if (foldEquals(s, at, lower)) return field;
+    const key = KEYS_LOWER[slot];
+    if (key.length === end - at && foldEquals(s, at, key)) return slot;
   }
   return -1;
 }
@@ -397,5 +362,11 @@ function foldEquals(s: string, at: number, lower: string): boolean {
     if (a >= 128) return s.slice(at, at + n).toLowerCase() === lower;
     if ((a | 0x20) !== b) return false;
   }
+  return true;
+}
+
+/** Whether `s` at `at` holds `v` (the caller checked the length). */
+function sameAt(s: string, at: number, v: string): boolean {
+  for (let i = 0; i < v.length; i++) if (s.charCodeAt(at + i) !== v.charCodeAt(i)) return false;
   return true;
 }
