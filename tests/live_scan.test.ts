@@ -285,3 +285,13 @@ test("live scan: reads what readChannel and get() read, from text and from split
     { numRuns: 2_000 },
   );
 });
+
+test("AmiMessage.rawText: the parser's text until the headers are split, never for headers", () => {
+  const m = new AmiMessage("Event: Newstate\r\nUniqueid: 1.1\r\n", { hasActionId: false });
+  assert.equal(m.rawText, "Event: Newstate\r\nUniqueid: 1.1\r\n");
+  assert.equal(m.get("Uniqueid"), "1.1");
+  assert.equal(m.rawText, "Event: Newstate\r\nUniqueid: 1.1\r\n", "get() does not split");
+  assert.equal(m.headers.length, 2);
+  assert.equal(m.rawText, undefined, "split: the headers are the message now");
+  assert.equal(new AmiMessage([["Event", "Newstate"]]).rawText, undefined);
+});
