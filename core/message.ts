@@ -101,6 +101,16 @@ export class AmiMessage {
     return valueAt(text, text.indexOf(":"));
   }
 
+  /**
+   * The message's text as the parser handed it over (header lines ended by
+   * CRLF or LF), while its headers are not split; `undefined` once they are,
+   * or for a message made from headers. For readers that scan a message's
+   * lines once without splitting them (the live model).
+   */
+  get rawText(): string | undefined {
+    return this.#text;
+  }
+
   /** The `ActionID` header, if present. */
   get actionId(): string | undefined {
     return this.#noActionId ? undefined : this.get("ActionID");

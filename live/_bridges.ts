@@ -69,6 +69,11 @@ export class BridgeStore {
     }
     bump(this.#seq, b.id, at);
     // A placeholder's empty fields do not overwrite known ones.
+    if (
+      old !== undefined && (b.type || old.type) === old.type &&
+      (b.technology || old.technology) === old.technology && (b.name || old.name) === old.name &&
+      (b.creator || old.creator) === old.creator
+    ) return true;
     const next: LiveBridge = {
       node: this.#ctx.node,
       id: old?.id ?? own(b.id),

@@ -8,6 +8,22 @@
 
 import type { AmiMessage } from "../core/message.ts";
 import { bump, EMPTY_VARS, type ModelContext, sameRecord } from "./_context.ts";
+import {
+  S_ACCOUNT,
+  S_CHANNEL,
+  S_CID_NAME,
+  S_CID_NUM,
+  S_CL_NAME,
+  S_CL_NUM,
+  S_CONTEXT,
+  S_EXTEN,
+  S_LINKEDID,
+  S_PRIORITY,
+  S_STATE,
+  S_STATE_DESC,
+  S_UNIQUEID,
+  type SnapshotScan,
+} from "./_scan.ts";
 import { type ChannelSnapshot, listedBridgeId, readChannel, TombstoneRing } from "./_snapshot.ts";
 import type {
   LiveCall,
@@ -58,6 +74,21 @@ export class ChannelStore {
   readonly #byName = new Map<string, string>();
   readonly #byLinked = new Map<string, Set<string>>();
   readonly #tomb: TombstoneRing;
+  /** The snapshot read from a scan, reused (upsert keeps none of it). */
+  readonly #scratch: ChannelSnapshot = {
+    uniqueid: "",
+    name: "",
+    state: 0,
+    stateDesc: "",
+    linkedid: "",
+    callerId: { num: "", name: "" },
+    connectedLine: { num: "", name: "" },
+    accountCode: "",
+    context: "",
+    exten: "",
+    priority: 0,
+    variables: [],
+  };
 
   /**
    * @param ctx the model's shared state
@@ -102,16 +133,40 @@ export class ChannelStore {
     return ch !== undefined && ch.name === name ? ch : undefined;
   }
 
-  /** Reads the snapshot under `prefix` of a message, if any, and inserts or updates it. */
-  snapshot(
-    m: AmiMessage,
-    prefix: string,
+  /**
+   * Inserts or updates the channel of a scanned group (when it has a Uniqueid
+   * and a ChannelState): a value equal to the record's is the record's (no
+   * copy, and no new record when nothing changed).
+   */
+  scanned(
+    scan: SnapshotScan,
+    g: number,
     patch: ChannelPatch | undefined,
     at: number,
     now: number,
   ): void {
-    const snap = readChannel(m, prefix);
-    if (snap !== undefined) this.upsert(snap, patch, at, now);
+    const id = scan.value(g, S_UNIQUEID);
+    if (id === undefined || id === "" || id === "<unknown>" || !scan.has(g, S_STATE)) return;
+    const old = this.#channels.get(id);
+    const snap = this.#scratch;
+    snap.uniqueid = id;
+    snap.name = pick(scan, g, S_CHANNEL, old?.name);
+    snap.state = scan.number(g, S_STATE);
+    snap.stateDesc = pick(scan, g, S_STATE_DESC, old?.stateDesc);
+    snap.linkedid = scan.has(g, S_LINKEDID) ? pick(scan, g, S_LINKEDID, old?.linkedid) : id;
+    const cid = snap.callerId as { num: string; name: string };
+    cid.num = pickParty(scan, g, S_CID_NUM, old?.callerId.num);
+    cid.name = pickParty(scan, g, S_CID_NAME, old?.callerId.name);
+    const cl = snap.connectedLine as { num: string; name: string };
+    cl.num = pickParty(scan, g, S_CL_NUM, old?.connectedLine.num);
+    cl.name = pickParty(scan, g, S_CL_NAME, old?.connectedLine.name);
+    snap.accountCode = pick(scan, g, S_ACCOUNT, old?.accountCode);
+    snap.context = pick(scan, g, S_CONTEXT, old?.context);
+    snap.exten = pick(scan, g, S_EXTEN, old?.exten);
+    snap.priority = scan.number(g, S_PRIORITY);
+    snap.variables.length = 0;
+    scan.variables(g, snap.variables);
+    this.upsert(snap, patch, at, now);
   }
 
   /** Inserts or updates a channel from a snapshot; `false` when refused or ended. */
@@ -127,10 +182,17 @@ export class ChannelStore {
       return false;
     }
     let variables = old?.variables ?? EMPTY_VARS;
-    for (const [k, v] of snap.variables) variables = this.#setVariable(variables, k, v);
+    const vs = snap.variables;
+    for (let i = 0; i < vs.length; i++) {
+      variables = this.#setVariable(variables, vs[i][0], vs[i][1]);
+    }
     if (patch?.variable) variables = this.#setVariable(variables, ...patch.variable);
     let bridgeId = old?.bridgeId;
     if (patch?.bridgeId !== undefined) bridgeId = patch.bridgeId ?? undefined;
+    if (old !== undefined && unchanged(old, snap, patch, variables, bridgeId)) {
+      this.#touch(old, at);
+      return true;
+    }
     // Unchanged values are the old record's; new ones are copied (see `own`).
     const next: LiveChannel = {
       node: this.#ctx.node,
@@ -160,12 +222,11 @@ export class ChannelStore {
   /** Stores a channel's new record, keeps the indexes and bridges, emits the change. */
   commit(old: LiveChannel | undefined, next: LiveChannel, at: number, now: number): void {
     const id = next.uniqueid;
-    bump(this.#seq, id, at);
-    // Two records may briefly claim one name (a masquerade half seen): the latest snapshot wins.
     if (old !== undefined && sameChannel(old, next)) {
-      if (this.#byName.get(old.name) !== id) this.#byName.set(old.name, id);
+      this.#touch(old, at);
       return;
     }
+    bump(this.#seq, id, at);
     // A bridge that is gone (or refused) is not joined.
     let bridgeId = next.bridgeId;
     if (bridgeId !== undefined && bridgeId !== old?.bridgeId) {
@@ -190,6 +251,14 @@ export class ChannelStore {
       if (old?.bridgeId !== undefined) this.#bridges.members(old.bridgeId, id, false, at, now);
       if (rec.bridgeId !== undefined) this.#bridges.members(rec.bridgeId, id, true, at, now);
     }
+  }
+
+  /** A snapshot that changed nothing: the record's position rises, its name is its own. */
+  #touch(old: LiveChannel, at: number): void {
+    const id = old.uniqueid;
+    bump(this.#seq, id, at);
+    // Two records may briefly claim one name (a masquerade half seen): the latest snapshot wins.
+    if (this.#byName.get(old.name) !== id) this.#byName.set(old.name, id);
   }
 
   /** A channel's bridge is gone: its record loses the bridge id (no position bump). */
@@ -322,6 +391,40 @@ export class ChannelStore {
  */
 export function own(s: string): string {
   return s.length < 13 ? s : (" " + s).slice(1);
+}
+
+/** A scanned field: absent is `""`, the record's value when equal, else a slice. */
+function pick(scan: SnapshotScan, g: number, field: number, old: string | undefined): string {
+  if (!scan.has(g, field)) return "";
+  if (old !== undefined && scan.equals(g, field, old)) return old;
+  return scan.value(g, field) as string;
+}
+
+/** A scanned caller id field: absent and `<unknown>` are `""` (see unknownToEmpty). */
+function pickParty(scan: SnapshotScan, g: number, field: number, old: string | undefined): string {
+  if (!scan.has(g, field) || scan.equals(g, field, "<unknown>")) return "";
+  if (old !== undefined && scan.equals(g, field, old)) return old;
+  return scan.value(g, field) as string;
+}
+
+/** Whether a snapshot and patch leave a record as it is (what sameChannel says of the result). */
+function unchanged(
+  old: LiveChannel,
+  snap: ChannelSnapshot,
+  patch: ChannelPatch | undefined,
+  variables: Readonly<Record<string, string>>,
+  bridgeId: string | undefined,
+): boolean {
+  return old.name === snap.name && old.state === snap.state &&
+    old.stateDesc === snap.stateDesc && old.linkedid === snap.linkedid &&
+    old.bridgeId === bridgeId && old.variables === variables &&
+    old.callerId.num === snap.callerId.num && old.callerId.name === snap.callerId.name &&
+    old.connectedLine.num === snap.connectedLine.num &&
+    old.connectedLine.name === snap.connectedLine.name &&
+    old.accountCode === snap.accountCode && old.context === snap.context &&
+    old.exten === snap.exten && old.priority === snap.priority &&
+    (patch?.application === undefined || patch.application === old.application) &&
+    (patch?.appData === undefined || patch.appData === old.appData);
 }
 
 /** The old value when equal (already a copy), else a copy of the new one. */

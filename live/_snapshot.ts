@@ -147,42 +147,6 @@ function startsWithIgnoreCase(key: string, prefix: string): boolean {
   return true;
 }
 
-const LOWER_PREFIXES: ReadonlySet<string> = new Set(CHANNEL_PREFIXES.map((p) => p.toLowerCase()));
-const UNIQUEID = "uniqueid";
-
-/**
- * The prefixes under which a message carries a channel snapshot, in the
- * order of its headers: one pass over the header names (a key ending in
- * `Uniqueid` whose start is a known prefix), so that an event with only its
- * own snapshot costs no lookup per possible prefix.
- *
- * @param m the message
- * @returns the prefixes as spelt in the message (`""` for the plain one)
- */
-export function snapshotPrefixes(m: AmiMessage): string[] {
-  const out: string[] = [];
-  const headers = m.headers;
-  for (let i = 0; i < headers.length; i++) {
-    const k = headers[i][0];
-    const n = k.length - UNIQUEID.length;
-    if (n < 0 || !endsWithLower(k, UNIQUEID)) continue;
-    const prefix = n === 0 ? "" : k.slice(0, n);
-    if ((n === 0 || LOWER_PREFIXES.has(prefix.toLowerCase())) && !out.includes(prefix)) {
-      out.push(prefix);
-    }
-  }
-  return out;
-}
-
-/** Whether `key` ends with `lower` (ASCII letters), in any case; allocates nothing. */
-function endsWithLower(key: string, lower: string): boolean {
-  const off = key.length - lower.length;
-  for (let i = 0; i < lower.length; i++) {
-    if ((key.charCodeAt(off + i) | 0x20) !== lower.charCodeAt(i)) return false;
-  }
-  return true;
-}
-
 /** A bridge snapshot (`<prefix>BridgeUniqueid`, `BridgeType`, ...). */
 export interface BridgeSnapshot {
   id: string;

@@ -59,7 +59,22 @@ import { BridgeStore } from "./_bridges.ts";
 import { type ChannelPatch, ChannelStore } from "./_channels.ts";
 import { type LiveModelStats, ModelContext } from "./_context.ts";
 import { QueueStore } from "./_queues.ts";
-import { readBridge, snapshotPrefixes } from "./_snapshot.ts";
+import {
+  EXTRA,
+  S_UNIQUEID,
+  SnapshotScan,
+  X_APPDATA,
+  X_APPLICATION,
+  X_BRIDGE_CREATOR,
+  X_BRIDGE_ID,
+  X_BRIDGE_NAME,
+  X_BRIDGE_TECH,
+  X_BRIDGE_TYPE,
+  X_UNIQUEID,
+  X_VALUE,
+  X_VARIABLE,
+} from "./_scan.ts";
+import type { BridgeSnapshot } from "./_snapshot.ts";
 import type {
   LiveBridge,
   LiveCall,
@@ -74,8 +89,14 @@ import type {
 
 export type { LiveModelStats } from "./_context.ts";
 
-/** Events that are list items: they reach the model through {@link LiveModel.applyList}. */
-const LIST_ITEMS: ReadonlySet<string> = new Set([
+/**
+ * Events the model skips unread, by name (the parser gives the name without
+ * splitting anything): list items, which reach the model through
+ * {@link LiveModel.applyList}, and events that carry no channel snapshot in
+ * Asterisk's sources and that the model has no use for (device and endpoint
+ * states, CDRs, security events, OriginateResponse).
+ */
+const SKIPPED: ReadonlySet<string> = new Set([
   "CoreShowChannel",
   "Status",
   "BridgeListItem",
@@ -83,6 +104,20 @@ const LIST_ITEMS: ReadonlySet<string> = new Set([
   "QueueParams",
   "QueueMember",
   "QueueEntry",
+  "Cdr",
+  "DeviceStateChange",
+  "PresenceStateChange",
+  "ExtensionStatus",
+  "PeerStatus",
+  "ContactStatus",
+  "Registry",
+  "FullyBooted",
+  "SuccessfulAuth",
+  "ChallengeSent",
+  "InvalidPassword",
+  "InvalidAccountID",
+  "ChallengeResponseFailed",
+  "OriginateResponse",
 ]);
 
 /**
@@ -95,6 +130,15 @@ export class LiveModel {
   readonly #channels: ChannelStore;
   readonly #bridges: BridgeStore;
   readonly #queues: QueueStore;
+  readonly #scan = new SnapshotScan();
+  /** The bridge snapshot read from a scan, reused (the store keeps none of it). */
+  readonly #bridgeScratch: BridgeSnapshot = {
+    id: "",
+    type: "",
+    technology: "",
+    name: "",
+    creator: "",
+  };
 
   /**
    * @param options caps and the variables allow-list
@@ -187,25 +231,9 @@ export class LiveModel {
   apply(event: AmiMessage, now: number): void {
     const at = ++this.#ctx.seq;
     const name = event.name;
-    if (LIST_ITEMS.has(name)) return;
+    if (SKIPPED.has(name)) return;
     const channels = this.#channels;
     switch (name) {
-      case "Hangup": {
-        const id = event.get("Uniqueid");
-        if (id !== undefined && id !== "") {
-          channels.hangup(
-            id,
-            Number(event.get("Cause")) || 0,
-            event.get("Cause-txt") ?? "",
-            at,
-            now,
-          );
-        }
-        for (const p of snapshotPrefixes(event)) {
-          if (p !== "") channels.snapshot(event, p, undefined, at, now);
-        }
-        return;
-      }
       case "Rename": {
         const id = event.get("Uniqueid");
         const newName = event.get("Newname");
@@ -215,13 +243,35 @@ export class LiveModel {
         }
         return;
       }
-      case "BridgeDestroy": {
-        const b = readBridge(event, "");
-        if (b !== undefined) this.#bridges.remove(b.id, "destroyed", at, now);
-        return;
-      }
       case "BridgeMerge": {
         this.#bridges.merged(event, at, now);
+        return;
+      }
+    }
+    // One pass over the event's lines; what follows reads the scan.
+    const scan = this.#scan;
+    scan.read(event);
+    switch (name) {
+      case "Hangup": {
+        const id = scan.value(EXTRA, X_UNIQUEID);
+        if (id !== undefined && id !== "") {
+          channels.hangup(
+            id,
+            Number(event.get("Cause")) || 0,
+            event.get("Cause-txt") ?? "",
+            at,
+            now,
+          );
+        }
+        for (let i = 0; i < scan.groups; i++) {
+          const g = scan.group(i);
+          if (g !== 0) channels.scanned(scan, g, undefined, at, now);
+        }
+        return;
+      }
+      case "BridgeDestroy": {
+        const id = scan.value(EXTRA, X_BRIDGE_ID);
+        if (id !== undefined && id !== "") this.#bridges.remove(id, "destroyed", at, now);
         return;
       }
     }
@@ -230,12 +280,12 @@ export class LiveModel {
       case "BridgeCreate":
       case "BridgeEnter":
       case "BridgeLeave": {
-        const b = readBridge(event, "");
+        const b = this.#readBridge(scan);
         if (b === undefined) break;
         const known = this.#bridges.upsert(b, at, now);
         if (name === "BridgeEnter") patch = { bridgeId: known ? b.id : null };
         else if (name === "BridgeLeave") {
-          const id = event.get("Uniqueid");
+          const id = scan.value(EXTRA, X_UNIQUEID);
           const ch = id === undefined ? undefined : channels.map.get(id);
           if (ch?.bridgeId === b.id) patch = { bridgeId: null };
         }
@@ -243,21 +293,37 @@ export class LiveModel {
       }
       case "Newexten":
         patch = {
-          application: event.get("Application") ?? "",
-          appData: event.get("AppData") ?? "",
+          application: scan.value(EXTRA, X_APPLICATION) ?? "",
+          appData: scan.value(EXTRA, X_APPDATA) ?? "",
         };
         break;
       case "VarSet": {
-        const v = event.get("Variable");
-        if (v !== undefined) patch = { variable: [v, event.get("Value") ?? ""] };
+        const v = scan.value(EXTRA, X_VARIABLE);
+        if (v !== undefined) patch = { variable: [v, scan.value(EXTRA, X_VALUE) ?? ""] };
         break;
       }
     }
     // The plain snapshot first (with the patch), then the prefixed ones in header order.
-    const prefixes = snapshotPrefixes(event);
-    if (prefixes.includes("")) channels.snapshot(event, "", patch, at, now);
-    for (const p of prefixes) if (p !== "") channels.snapshot(event, p, undefined, at, now);
+    if (scan.has(0, S_UNIQUEID)) channels.scanned(scan, 0, patch, at, now);
+    for (let i = 0; i < scan.groups; i++) {
+      const g = scan.group(i);
+      if (g !== 0) channels.scanned(scan, g, undefined, at, now);
+    }
     if (name.startsWith("Queue")) this.#queues.event(name, event, at, now);
+  }
+
+  /** The scanned bridge snapshot (as `readBridge(event, "")`), values the record's when equal. */
+  #readBridge(scan: SnapshotScan): BridgeSnapshot | undefined {
+    const id = scan.value(EXTRA, X_BRIDGE_ID);
+    if (id === undefined || id === "") return undefined;
+    const old = this.#bridges.map.get(id);
+    const b = this.#bridgeScratch;
+    b.id = id;
+    b.type = pickExtra(scan, X_BRIDGE_TYPE, old?.type);
+    b.technology = pickExtra(scan, X_BRIDGE_TECH, old?.technology);
+    b.name = pickExtra(scan, X_BRIDGE_NAME, old?.name);
+    b.creator = pickExtra(scan, X_BRIDGE_CREATOR, old?.creator);
+    return b;
   }
 
   /**
@@ -296,4 +362,11 @@ export class LiveModel {
     this.#ctx.refusedSinceList = false;
     this.#ctx.setStatus("ok", "purged", now);
   }
+}
+
+/** A scanned header of the EXTRA group: absent is `""`, the record's value when equal, else a slice. */
+function pickExtra(scan: SnapshotScan, field: number, old: string | undefined): string {
+  if (!scan.has(EXTRA, field)) return "";
+  if (old !== undefined && scan.equals(EXTRA, field, old)) return old;
+  return scan.value(EXTRA, field) as string;
 }

@@ -1,10 +1,13 @@
 // A model test of the live model: random call scripts rendered into wire
 // events, with random drops, lists merged late, server restarts; after a
-// final resync the model equals the script's truth.
+// final resync the model equals the script's truth. A twin model fed the same
+// events as parsed text (the scan of the raw text) makes the same changes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { AmiMessage } from "../core/message.ts";
+import { AmiMessage } from "../core/message.ts";
+import { AmiParser } from "../core/parser.ts";
+import { messageText } from "../core/serializer.ts";
 import { LiveModel } from "../live/model.ts";
 import type { LiveChange } from "../live/types.ts";
 import {
@@ -274,28 +277,57 @@ function track(alive: Set<string>, c: LiveChange): void {
   }
 }
 
+const parser = new AmiParser({ expectBanner: false });
+const encoder = new TextEncoder();
+
+/** The event as the client receives it: parsed from its text, headers not split. */
+function onWire(e: AmiMessage): AmiMessage {
+  let out: AmiMessage | undefined;
+  parser.push(encoder.encode(messageText(e.headers)), (item) => {
+    if (item instanceof AmiMessage) out = item;
+  });
+  assert.ok(out !== undefined && out.rawText !== undefined);
+  return out;
+}
+
+function drainAll(model: LiveModel): LiveChange[] {
+  const out: LiveChange[] = [];
+  for (let c = model.pollChange(); c; c = model.pollChange()) out.push(c);
+  return out;
+}
+
 function run(steps: Step[], maxChannels: number): void {
   const world = new World();
   const model = new LiveModel({ maxChannels });
+  // A twin fed every event as parsed text (the scan reads the raw text, the
+  // model above reads split headers): both must make the same changes.
+  const twin = new LiveModel({ maxChannels });
   const alive = new Set<string>();
   const hungUp = new Set<string>();
   let now = 0;
   let late: { lists: Lists; at: number; due: number } | undefined;
+  const merge2 = (lists: Lists, at: number, now: number) => {
+    merge(model, lists, at, now);
+    merge(twin, lists, at, now);
+  };
   const drain = () => {
-    for (let c = model.pollChange(); c; c = model.pollChange()) track(alive, c);
+    const changes = drainAll(model);
+    assert.deepEqual(drainAll(twin), changes, "text and split headers make the same changes");
+    for (const c of changes) track(alive, c);
   };
   steps.forEach((s, i) => {
     now += 10;
     if (s.op === "restart") {
       world.restart();
       model.purge("serverRestart", now);
+      twin.purge("serverRestart", now);
       hungUp.clear();
       late = undefined; // a list from the old session is discarded
     } else if (s.op === "resync") {
       // Lists merge in the order they completed: a pending one goes first.
-      if (late !== undefined) merge(model, late.lists, late.at, now);
+      if (late !== undefined) merge2(late.lists, late.at, now);
       late = undefined;
-      merge(model, world.lists(), model.position, now);
+      merge2(world.lists(), model.position, now);
     } else if (s.op === "lateResync") {
       // The list completes here; the caller merges it a few events later.
       late ??= { lists: world.lists(), at: model.position, due: i + 1 + (s.a % 4) };
@@ -303,11 +335,12 @@ function run(steps: Step[], maxChannels: number): void {
       world.step(s).forEach((e, j) => {
         if (s.drop !== null && (s.drop >> (j % 16)) & 1) return;
         model.apply(e, now);
+        twin.apply(onWire(e), now);
         if (e.name === "Hangup") hungUp.add(e.get("Uniqueid") ?? "");
       });
     }
     if (late !== undefined && late.due <= i) {
-      merge(model, late.lists, late.at, now);
+      merge2(late.lists, late.at, now);
       late = undefined;
     }
     drain();
@@ -315,9 +348,10 @@ function run(steps: Step[], maxChannels: number): void {
     assert.ok(model.channels.size <= maxChannels);
   });
   // The final resync: no drops, merged where it completed (after any pending list).
-  if (late !== undefined) merge(model, late.lists, late.at, now);
-  merge(model, world.lists(), model.position, now + 10);
+  if (late !== undefined) merge2(late.lists, late.at, now);
+  merge2(world.lists(), model.position, now + 10);
   drain();
+  assert.equal(twin.position, model.position);
   const keys = new Set([
     ...[...model.channels.keys()].map((k) => `channel:${k}`),
     ...[...model.bridges.keys()].map((k) => `bridge:${k}`),
