@@ -59,6 +59,7 @@ export class LeaseDriver {
   #nextSpread = 0;
   #nextBeat = 0;
   #spreading = false;
+  #liveGateways = 1;
   #closed = false;
 
   /**
@@ -208,17 +209,33 @@ export class LeaseDriver {
     );
   }
 
-  /** Re-decides which nodes to compete for, from the bucket's keys. */
+  /** Rejects when `promise` takes longer than `ms` (on this driver's clock). */
+  #within<T>(promise: Promise<T>, ms: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const t = this.#clock.setTimer(ms, () => reject(new Error(`no answer within ${ms} ms`)));
+      promise.then(
+        (v) => {
+          this.#clock.clearTimer(t);
+          resolve(v);
+        },
+        (e) => {
+          this.#clock.clearTimer(t);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Re-decides which nodes to compete for, from the bucket's entries. */
   async #spread(): Promise<void> {
     this.#nextSpread = this.#clock.now() + this.#config.retryEveryMs;
     if (this.#spreading) return;
     this.#spreading = true;
     try {
-      const keys: string[] = [];
-      for await (const k of await this.#kv!.keys()) keys.push(k);
-      const now = this.#clock.now();
-      const taken = new Set(keys.filter((k) => k.startsWith("node.")).map((k) => k.slice(5)));
-      const gateways = Math.max(1, keys.filter((k) => k.startsWith("gateway.")).length);
+      // Every read is bounded: a lookup that never answers must not stop the
+      // spread for good (the node would then never be taken over).
+      const limit = Math.max(2000, 2 * this.#config.retryEveryMs);
+      const kv = this.#kv!;
       // Holding: held, renewing, or acquiring (a take-back after a pause
       // included); those are never given up here, only free ones competed for.
       const holding = new Set<string>();
@@ -226,6 +243,32 @@ export class LeaseDriver {
         if (m.phase === "held" || m.phase === "renewing" || m.phase === "acquiring") {
           holding.add(node);
         }
+      }
+      const taken = new Set<string>();
+      await this.#within(
+        Promise.all(
+          this.#host.nodes.filter((n) => !holding.has(n)).map(async (node) => {
+            const entry = await kv.get(`node.${node}`);
+            if (entry !== null && entry.operation === "PUT") taken.add(node);
+          }),
+        ),
+        limit,
+      );
+      try {
+        const keys: string[] = [];
+        await this.#within(
+          (async () => {
+            for await (const k of await kv.keys("gateway.*")) keys.push(k);
+          })(),
+          limit,
+        );
+        this.#liveGateways = Math.max(1, keys.length);
+      } catch (error) {
+        logger.debug("counting gateways failed (the last count stands): {error}", { error });
+      }
+      const gateways = this.#liveGateways;
+      const now = this.#clock.now();
+      for (const node of this.#machines.keys()) {
         if (taken.has(node) || holding.has(node)) this.#freeSince.delete(node);
         else if (!this.#freeSince.has(node)) this.#freeSince.set(node, now);
       }
