@@ -123,7 +123,7 @@ export class LeaseDriver {
     while (
       [...this.#machines.values()].some((m) => m.phase !== "free") && this.#clock.now() < end
     ) {
-      await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => this.#clock.setTimer(10, () => r(undefined)));
     }
     this.#closed = true;
     this.#clock.clearTimer(this.#timer);

@@ -11,10 +11,13 @@
  * @module
  */
 
+import { getLogger } from "@logtape/logtape";
 import type { Clock } from "../client/clock.ts";
 import type { AmiMessage } from "../core/message.ts";
 import type { Subjects } from "./subjects.ts";
 import { encodeMessage, toBytes, type WireGap } from "./wire.ts";
+
+const logger = getLogger(["amikit", "gateway", "events"]);
 
 /** Publishes one message to JetStream; resolves on the stream's acknowledgement. */
 export type JsPublish = (
@@ -276,8 +279,19 @@ export class EventPublisher {
     this.publish(item.subject, item.data!, item.msgId, item.headers).then(
       (ack) => {
         this.#inFlight--;
-        if (gap !== undefined) this.#gaps++;
-        else if ((ack as { duplicate?: boolean } | undefined)?.duplicate) this.#duplicates++;
+        if (gap !== undefined) {
+          this.#gaps++;
+          // One line per gap notice: drops while NATS is away coalesce into one.
+          logger.warn(
+            "{node}: {dropped} event(s) dropped while JetStream was slow or away (seq {from}-{to})",
+            {
+              node: this.node,
+              dropped: gap.dropped,
+              from: gap.from,
+              to: gap.to,
+            },
+          );
+        } else if ((ack as { duplicate?: boolean } | undefined)?.duplicate) this.#duplicates++;
         else this.#published++;
         this.#schedule();
       },

@@ -13,6 +13,7 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Client } from "../client/client.ts";
 import type { ActionFields } from "../core/serializer.ts";
+import type { ActionResult } from "../core/connection_types.ts";
 import { GatewayError, PermissionError } from "../core/errors.ts";
 import type { Subjects } from "./subjects.ts";
 import {
@@ -187,7 +188,7 @@ export class NodeService {
       name: string,
       fields?: ActionFields,
       options?: object,
-    ) => Promise<import("../core/connection_types.ts").ActionResult>;
+    ) => Promise<ActionResult>;
     send.call(this.client, action, request.fields, {
       timeoutMs: request.timeoutMs,
       strategy: request.strategy,

@@ -15,25 +15,7 @@
  */
 
 import type { AmiMessage } from "../core/message.ts";
-import { CHANNEL_PREFIXES } from "./_snapshot.ts";
-
-/** The snapshot fields, in slot order. */
-const FIELD_NAMES = [
-  "Uniqueid",
-  "ChannelState",
-  "Channel",
-  "ChannelStateDesc",
-  "Linkedid",
-  "CallerIDNum",
-  "CallerIDName",
-  "ConnectedLineNum",
-  "ConnectedLineName",
-  "AccountCode",
-  "Context",
-  "Exten",
-  "Priority",
-  "ChanVariable",
-] as const;
+import { CHANNEL_PREFIXES, FIELD_NAMES } from "./_snapshot.ts";
 
 /** Slot of `Uniqueid` in a group. */
 export const S_UNIQUEID = 0;

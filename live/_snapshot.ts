@@ -98,7 +98,8 @@ export function readChannel(m: AmiMessage, prefix: string): ChannelSnapshot | un
   };
 }
 
-const FIELD_NAMES = [
+/** The channel snapshot's fields, in slot order (the scan in `_scan.ts` uses the same slots). */
+export const FIELD_NAMES = [
   "Uniqueid",
   "ChannelState",
   "Channel",
