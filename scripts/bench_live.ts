@@ -5,7 +5,9 @@
  *   call-event mix (Newchannel, Newstate, Newexten, VarSet, DialBegin/End,
  *   Bridge*, Hangup: 18 events per two-channel call, about 1,000 channels
  *   up), fed from memory in 64 KiB reads, so the parser, dispatch and model
- *   are measured and not a socket (target: with >= 0.5x without);
+ *   are measured and not a socket (target: with >= 0.5x without), and with
+ *   only a consumer that finds each event's Uniqueid and looks it up in a map
+ *   (the least any model keyed by Uniqueid does: a bound on what one can reach);
  * - the model's cost per event at 100, 1,000 and 10,000 concurrent channels
  *   (should be flat);
  * - heap per tracked channel (needs `--expose-gc`: skipped otherwise);
@@ -138,11 +140,39 @@ function memoryServer(): { connector: TransportConnector; feed(chunk: Uint8Array
   return { connector, feed: (c) => data?.(c) };
 }
 
-/** Events per second through a client, with or without a live state. */
+/**
+ * The least a model keyed by Uniqueid does with each event: find the plain
+ * `Uniqueid` line in the event's text, take its value and look it up in a
+ * map (added on first sight, removed on Hangup). A client with only this
+ * consumer bounds from above what any such model can reach.
+ */
+function uniqueidLookups(): (e: AmiMessage) => void {
+  const seen = new Map<string, number>();
+  return (e) => {
+    const text = e.rawText;
+    let id: string | undefined;
+    if (text === undefined) id = e.get("Uniqueid");
+    else {
+      const at = text.indexOf("\nUniqueid: ");
+      if (at >= 0) {
+        const end = text.indexOf("\r", at + 11);
+        id = text.slice(at + 11, end < 0 ? text.length : end);
+      }
+    }
+    if (id === undefined) return;
+    if (e.name === "Hangup") seen.delete(id);
+    else if (seen.get(id) === undefined) seen.set(id, seen.size);
+  };
+}
+
+/**
+ * Events per second through a client: alone (`off`), with a live state
+ * (`live`), or with only {@link uniqueidLookups} (`floor`).
+ */
 async function clientRate(
   chunks: readonly Uint8Array[],
   events: number,
-  live: boolean,
+  mode: "off" | "live" | "floor",
 ): Promise<number> {
   const server = memoryServer();
   const client = new Client({
@@ -157,7 +187,8 @@ async function clientRate(
   client.on("*", (e) => {
     if (e.name.length > 0) seen++;
   });
-  const state = live
+  if (mode === "floor") client.on("*", uniqueidLookups());
+  const state = mode === "live"
     ? createLiveState(client, { variables: ["CAMPAIGN"], tombstones: 4_096 })
     : undefined;
   await client.start();
@@ -335,14 +366,23 @@ export async function benchLive(): Promise<LiveBenchRow[]> {
   const events = CALLS * EVENTS_PER_CALL;
   let off = 0;
   let on = 0;
+  let floor = 0;
   for (let round = 0; round < 3; round++) { // alternated, best of 3 each
-    off = Math.max(off, await clientRate(chunks, events, false));
-    on = Math.max(on, await clientRate(chunks, events, true));
+    off = Math.max(off, await clientRate(chunks, events, "off"));
+    on = Math.max(on, await clientRate(chunks, events, "live"));
+    floor = Math.max(floor, await clientRate(chunks, events, "floor"));
   }
+  const ratio = (x: number) => Math.round((x / off) * 100) / 100;
   const rows: LiveBenchRow[] = [
     { name: "client events/s, no live state (call mix)", value: Math.round(off), unit: "events/s" },
     { name: "client events/s, with a live state", value: Math.round(on), unit: "events/s" },
-    { name: "with / without", value: Math.round((on / off) * 100) / 100, unit: "x" },
+    { name: "with / without", value: ratio(on), unit: "x" },
+    {
+      name: "client events/s, with only a Uniqueid lookup per event",
+      value: Math.round(floor),
+      unit: "events/s",
+    },
+    { name: "Uniqueid lookup only / without", value: ratio(floor), unit: "x" },
   ];
   for (const n of [100, 1_000, 10_000]) {
     rows.push({ name: `model cost per event, ${n} channels up`, value: modelCost(n), unit: "ns" });
