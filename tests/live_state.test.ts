@@ -224,6 +224,53 @@ describe("live state on the simulator", () => {
     });
   });
 
+  test("a 5-second outage with 100 calls up, while 50 end and 50 start, leaves no ghost", async () => {
+    await withLab(async ({ sim, clock, dialer }) => {
+      const client = new Client(options(sim, clock), defaultConnector());
+      const live = createLiveState(client);
+      const removed = new Map<string, string>();
+      let added = 0;
+      live.on("channel", (c) => {
+        if (c.type === "added") added++;
+        if (c.type === "removed") {
+          assert.ok(!removed.has(c.record.uniqueid), `removed twice: ${c.record.uniqueid}`);
+          removed.set(c.record.uniqueid, c.reason ?? "");
+        }
+      });
+      try {
+        await client.start();
+        await originate(dialer, "long", 50);
+        await originate(dialer, "short", 50);
+        await live.synced({ timeoutMs: 10_000 });
+        await until(() => live.channels.size === 200, 5_000, "200 channels");
+        const shortIds = sim.channels.filter((c) => c.name.includes("short")).map((c) =>
+          c.uniqueid
+        );
+        assert.equal(shortIds.length, 100);
+        const mine = sim.sessions.find((s) => s.username === "admin");
+        assert.ok(mine);
+        sim.dropSession(mine.id);
+        await until(() => client.state === "reconnecting", 5_000, "reconnecting");
+        assert.equal(live.status, "stale");
+        assert.equal(live.channels.size, 200); // kept while stale
+        await originate(dialer, "long", 50); // 100 channels start while disconnected
+        clock.advance(5_000); // the short calls end during the outage
+        await advanceUntil(clock, () => live.status === "live", "live again");
+        assert.equal(client.stats().reconnects, 1);
+        assert.deepEqual(liveIds(live), simIds(sim));
+        assert.equal(live.channels.size, 200);
+        for (const id of shortIds) assert.equal(removed.get(id), "vanished", id);
+        assert.equal(removed.size, 100);
+        assert.equal(added, 300); // 200 before, 100 listed after the outage; each added once
+        assert.equal(live.calls.size, 100);
+        for (const call of live.calls.values()) assert.equal(call.channels.length, 2);
+      } finally {
+        live.close();
+        await client.close();
+      }
+    });
+  });
+
   test("close() leaves no listener on the client; synced() then rejects", async () => {
     await withLab(async ({ sim, clock }) => {
       const client = new Client(options(sim, clock), defaultConnector());
