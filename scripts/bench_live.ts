@@ -7,7 +7,8 @@
  *   up), fed from memory in 64 KiB reads, so the parser, dispatch and model
  *   are measured and not a socket (target: with >= 0.5x without), and with
  *   only a consumer that finds each event's Uniqueid and looks it up in a map
- *   (the least any model keyed by Uniqueid does: a bound on what one can reach);
+ *   (the least a model keyed by Uniqueid that reads the text does: a bound on
+ *   what one can reach);
  * - the model's cost per event at 100, 1,000 and 10,000 concurrent channels
  *   (should be flat);
  * - heap per tracked channel (needs `--expose-gc`: skipped otherwise);
@@ -141,9 +142,9 @@ function memoryServer(): { connector: TransportConnector; feed(chunk: Uint8Array
 }
 
 /**
- * The least a model keyed by Uniqueid does with each event: find the plain
- * `Uniqueid` line in the event's text, take its value and look it up in a
- * map (added on first sight, removed on Hangup). A client with only this
+ * The least a model keyed by Uniqueid that reads the event's text does with
+ * each event: find the plain `Uniqueid` line, take its value and look it up
+ * in a map (added on first sight, removed on Hangup). A client with only this
  * consumer bounds from above what any such model can reach.
  */
 function uniqueidLookups(): (e: AmiMessage) => void {
