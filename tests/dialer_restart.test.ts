@@ -102,12 +102,17 @@ describe("dialer process", () => {
       assert.match(r2.stdout, /were in progress when the last run ended: unknown, not redialled/);
       assert.match(r2.stdout, /unknown outcome, not redialled: /);
 
-      // Counted on the simulator's side: every lead exactly once over both runs.
+      // Counted on the simulator's side over both runs: no lead twice; every lead once but
+      // those open at the kill, which the journal names before their Originate is written,
+      // so the kill may have come before the simulator saw it (0 or 1, never redialled).
+      let neverSent = 0;
       for (let i = 0; i < numbers.length; i++) {
         const id = `L${String(i).padStart(3, "0")}`;
-        assert.deepEqual(watcher.byLead.get(id), ["1"], `${id}: Originates seen by the simulator`);
+        const seen = watcher.byLead.get(id) ?? [];
+        if (open.includes(id) && seen.length === 0) neverSent++;
+        else assert.deepEqual(seen, ["1"], `${id}: Originates seen by the simulator`);
       }
-      assert.equal(watcher.total, numbers.length);
+      assert.equal(watcher.total, numbers.length - neverSent);
       const csv = readFileSync(join(dir, "leads.summary.csv"), "utf8").trim().split("\n").slice(1);
       assert.equal(csv.length, numbers.length);
       for (const line of csv) {
