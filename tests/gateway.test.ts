@@ -201,8 +201,15 @@ describe("gateway", () => {
   });
 
   test("two gateways started together share two nodes, one each", async () => {
+    // "Together" is within the first decision's wait (one retry interval after a gateway's
+    // heartbeat key is written): 1 s here, so that a start slowed by a loaded machine (NATS
+    // connect, bucket open) still counts; with 150 ms one gateway sometimes took both.
+    const lease = { ttlMs: 3000, retryEveryMs: 1000, renewEveryMs: 600 };
     await withFleet(["pbx1", "pbx2"], async ({ gateway }) => {
-      const [a, b] = await Promise.all([gateway({ id: "ga" }), gateway({ id: "gb" })]);
+      const [a, b] = await Promise.all([
+        gateway({ id: "ga", lease }),
+        gateway({ id: "gb", lease }),
+      ]);
       await until(
         () => a.held().length + b.held().length === 2,
         10_000,
