@@ -7,8 +7,23 @@
  * @module
  */
 
+/** How a call ended (the live model's originate outcomes), in report order. */
+export const OUTCOMES = [
+  "answered",
+  "busy",
+  "noAnswer",
+  "congestion",
+  "failed",
+  "unknown",
+] as const;
+
 /** How a call ended (the live model's originate outcomes). */
-export type Outcome = "answered" | "busy" | "noAnswer" | "congestion" | "failed" | "unknown";
+export type Outcome = typeof OUTCOMES[number];
+
+/** A count of 0 for each outcome. */
+export function zeroOutcomes(): Record<Outcome, number> {
+  return Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+}
 
 /** The outcomes a lead may be tried again after (never `answered`, never `unknown`). */
 export type RetryableOutcome = "busy" | "noAnswer" | "congestion" | "failed";

@@ -11,7 +11,7 @@
 import type { Client, Clock } from "amikit";
 import type { LiveOriginateEnd, LiveOriginateHandle, LiveState } from "amikit/live";
 import { LeadBook, type LeadState } from "./book.ts";
-import { type CampaignConfig, channelFor, type Outcome } from "./campaign.ts";
+import { type CampaignConfig, channelFor, type Outcome, zeroOutcomes } from "./campaign.ts";
 import type { DialingRecord, Journal, LeadHistory } from "./journal.ts";
 import type { Lead } from "./leads.ts";
 import {
@@ -230,14 +230,7 @@ export class Dialer {
   /** The figures of the progress line now. */
   progress(): Progress {
     const now = this.#clock.now();
-    const outcomes: Record<Outcome, number> = {
-      answered: 0,
-      busy: 0,
-      noAnswer: 0,
-      congestion: 0,
-      failed: 0,
-      unknown: 0,
-    };
+    const outcomes = zeroOutcomes();
     let left = 0;
     for (const s of this.#book.states) {
       if (s.outcome !== undefined) outcomes[s.outcome]++;

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Outcome } from "./campaign.ts";
+import { type Outcome, OUTCOMES } from "./campaign.ts";
 
 /** The campaign started (or started again on this journal). */
 export interface StartRecord {
@@ -90,14 +90,7 @@ export function encodeRecords(records: readonly JournalRecord[]): string {
   return records.map((r) => JSON.stringify(r)).join("\n") + "\n";
 }
 
-const OUTCOMES: ReadonlySet<string> = new Set([
-  "answered",
-  "busy",
-  "noAnswer",
-  "congestion",
-  "failed",
-  "unknown",
-]);
+const OUTCOME_NAMES: ReadonlySet<string> = new Set(OUTCOMES);
 
 function check(r: Record<string, unknown>, line: number): JournalRecord {
   const isStr = (k: string) => typeof r[k] === "string";
@@ -112,7 +105,9 @@ function check(r: Record<string, unknown>, line: number): JournalRecord {
       }
       break;
     case "outcome":
-      if (isStr("lead") && isNum("attempt") && OUTCOMES.has(String(r.outcome)) && isNum("wall")) {
+      if (
+        isStr("lead") && isNum("attempt") && OUTCOME_NAMES.has(String(r.outcome)) && isNum("wall")
+      ) {
         return {
           t: "outcome",
           lead: r.lead as string,

@@ -6,7 +6,7 @@
  */
 
 import type { LeadState } from "./book.ts";
-import type { Outcome } from "./campaign.ts";
+import { type Outcome, OUTCOMES, zeroOutcomes } from "./campaign.ts";
 
 /** The counts at the end of a campaign. */
 export interface Summary {
@@ -48,15 +48,6 @@ export interface Progress {
   readonly left: number;
 }
 
-const OUTCOMES: readonly Outcome[] = [
-  "answered",
-  "busy",
-  "noAnswer",
-  "congestion",
-  "failed",
-  "unknown",
-];
-
 /**
  * Counts the leads' final states.
  *
@@ -64,15 +55,7 @@ const OUTCOMES: readonly Outcome[] = [
  * @returns the summary
  */
 export function summarize(states: Iterable<LeadState>): Summary {
-  const outcomes: Record<Outcome | "notDialled", number> = {
-    answered: 0,
-    busy: 0,
-    noAnswer: 0,
-    congestion: 0,
-    failed: 0,
-    unknown: 0,
-    notDialled: 0,
-  };
+  const outcomes: Record<Outcome | "notDialled", number> = { ...zeroOutcomes(), notDialled: 0 };
   let leads = 0, abandoned = 0, talkMs = 0, attempts = 0, waiting = 0;
   const unknown: string[] = [];
   for (const s of states) {
